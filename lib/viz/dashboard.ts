@@ -1,0 +1,227 @@
+/**
+ * The live training dashboard: a progress bar with throughput (bytes/s) and ETA, and loss and
+ * bits-per-byte curves for train and validation. It is a pure function of a metrics history, so
+ * the display layer can re-render it after every step and replace the previous output in place
+ * (Jupyter `display_id`), and tests can check it without a notebook.
+ *
+ * @module
+ */
+import { d3 } from "./d3.ts";
+import { createSvg, svgString } from "./svg.ts";
+import { assertFinite } from "./validate.ts";
+
+/** One logged point of a curve. */
+export interface MetricPoint {
+  /** Optimizer step the point was measured at. */
+  readonly step: number;
+  /** Mean cross-entropy in nats. */
+  readonly loss: number;
+  /** Bits per byte (loss over bytes, in bits; § 4.1 of the paper). */
+  readonly bpb: number;
+}
+
+/** Everything the dashboard shows: where training is, and the curves so far. */
+export interface MetricsHistory {
+  /** Steps done so far. */
+  readonly step: number;
+  /** Steps the run will take. */
+  readonly totalSteps: number;
+  /** Training bytes processed so far. */
+  readonly bytesSeen: number;
+  /** Wall-clock seconds since training started. */
+  readonly elapsedSeconds: number;
+  /** Training curve, in step order. */
+  readonly train: readonly MetricPoint[];
+  /** Validation curve, in step order (may be empty). */
+  readonly validation: readonly MetricPoint[];
+  /** Optional heading, e.g. the run's name. */
+  readonly title?: string;
+}
+
+/** Numbers derived from a history: what the progress line says. */
+export interface DashboardStats {
+  /** Fraction of steps done, in [0, 1]. */
+  readonly fraction: number;
+  /** Training throughput; 0 before any time has passed. */
+  readonly bytesPerSecond: number;
+  /** Estimated seconds left at the mean pace so far; `null` before the first step. */
+  readonly etaSeconds: number | null;
+}
+
+/**
+ * Computes progress, throughput and ETA from a history (validated).
+ *
+ * @example
+ * ```ts
+ * import { dashboardStats } from "./dashboard.ts";
+ * const s = dashboardStats({
+ *   step: 25, totalSteps: 100, bytesSeen: 50_000, elapsedSeconds: 10, train: [], validation: [],
+ * });
+ * s.bytesPerSecond; // 5000
+ * s.etaSeconds; // 30
+ * ```
+ */
+export function dashboardStats(history: MetricsHistory): DashboardStats {
+  checkHistory(history);
+  const { step, totalSteps, bytesSeen, elapsedSeconds } = history;
+  return {
+    fraction: totalSteps === 0 ? 1 : step / totalSteps,
+    bytesPerSecond: elapsedSeconds > 0 ? bytesSeen / elapsedSeconds : 0,
+    etaSeconds: step > 0 ? (elapsedSeconds / step) * (totalSteps - step) : null,
+  };
+}
+
+/**
+ * Renders the dashboard as one HTML string: a heading, a progress bar with step, bytes/s and
+ * ETA, and an inline SVG with two panels (loss and BPB; train solid, validation dashed).
+ *
+ * @example
+ * ```ts
+ * import { dashboardHtml } from "./dashboard.ts";
+ * const html = dashboardHtml({
+ *   step: 2, totalSteps: 10, bytesSeen: 8192, elapsedSeconds: 4,
+ *   train: [{ step: 1, loss: 5.5, bpb: 7.9 }, { step: 2, loss: 5.1, bpb: 7.4 }],
+ *   validation: [{ step: 2, loss: 5.2, bpb: 7.5 }],
+ * });
+ * html.includes("<svg");
+ * ```
+ */
+export function dashboardHtml(history: MetricsHistory): string {
+  const stats = dashboardStats(history);
+  const percent = (100 * stats.fraction).toFixed(1);
+  const eta = stats.etaSeconds === null ? "–" : formatDuration(stats.etaSeconds);
+  const line = `step ${history.step}/${history.totalSteps} · ${formatRate(stats.bytesPerSecond)}` +
+    ` · elapsed ${formatDuration(history.elapsedSeconds)} · ETA ${eta}`;
+  const heading = history.title === undefined
+    ? ""
+    : `<div style="font-weight:600;margin-bottom:4px">${escapeHtml(history.title)}</div>`;
+  return `<div class="blt-dashboard" style="font-family:system-ui,sans-serif;font-size:13px">` +
+    heading +
+    `<div style="display:flex;align-items:center;gap:8px">` +
+    `<div role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow="${percent}" ` +
+    `style="flex:0 0 320px;height:12px;background:#e5e7eb;border-radius:6px;overflow:hidden">` +
+    `<div style="width:${percent}%;height:100%;background:#2563eb"></div></div>` +
+    `<span>${percent}% · ${escapeHtml(line)}</span></div>` +
+    curvesSvg(history) +
+    `</div>`;
+}
+
+const PANEL = { width: 340, height: 220, left: 48, right: 12, top: 24, bottom: 36 } as const;
+const COLORS = { train: "#2563eb", validation: "#dc2626" } as const;
+
+/** Two side-by-side panels, loss and BPB, each with a train and a validation curve. */
+function curvesSvg(history: MetricsHistory): string {
+  const svg = createSvg(2 * PANEL.width, PANEL.height);
+  (["loss", "bpb"] as const).forEach((metric, panelIndex) => {
+    const g = svg.append("g")
+      .attr("class", `panel-${metric}`)
+      .attr("transform", `translate(${panelIndex * PANEL.width},0)`);
+    g.append("text")
+      .attr("x", PANEL.left).attr("y", 16).attr("font-size", 13).attr("font-weight", 600)
+      .text(metric === "loss" ? "loss (nats)" : "bits per byte");
+    const points = [...history.train, ...history.validation];
+    if (points.length === 0) {
+      g.append("text").attr("x", PANEL.width / 2).attr("y", PANEL.height / 2)
+        .attr("text-anchor", "middle").attr("fill", "#6b7280").text("waiting for the first step");
+      return;
+    }
+    const x = d3.scaleLinear()
+      .domain([0, Math.max(1, history.totalSteps, ...points.map((p) => p.step))])
+      .range([PANEL.left, PANEL.width - PANEL.right]);
+    const values = points.map((p) => p[metric]);
+    // Fit the data, not zero: late-training improvements are small next to the first loss.
+    const [lo, hi] = [Math.min(...values), Math.max(...values)];
+    const y = d3.scaleLinear()
+      .domain(lo === hi ? [lo - 0.5, hi + 0.5] : [lo, hi]).nice()
+      .range([PANEL.height - PANEL.bottom, PANEL.top]);
+    g.append("g").attr("transform", `translate(0,${PANEL.height - PANEL.bottom})`)
+      .call(d3.axisBottom(x).ticks(5));
+    g.append("g").attr("transform", `translate(${PANEL.left},0)`).call(d3.axisLeft(y).ticks(5));
+    g.append("text").attr("x", PANEL.width - PANEL.right).attr("y", PANEL.height - 4)
+      .attr("text-anchor", "end").attr("font-size", 11).text("step");
+    const path = d3.line<MetricPoint>().x((p) => x(p.step)).y((p) => y(p[metric]));
+    for (const split of ["train", "validation"] as const) {
+      const series = history[split];
+      if (series.length === 0) continue;
+      g.append("path")
+        .attr("class", `curve-${split}`)
+        .attr("d", path(series as MetricPoint[]) ?? "")
+        .attr("fill", "none")
+        .attr("stroke", COLORS[split])
+        .attr("stroke-width", 1.5)
+        .attr("stroke-dasharray", split === "validation" ? "5,3" : null);
+      const last = series[series.length - 1];
+      g.append("text")
+        .attr("class", `last-${split}`)
+        .attr("x", PANEL.width - PANEL.right).attr("y", split === "train" ? 30 : 44)
+        .attr("text-anchor", "end").attr("font-size", 11).attr("fill", COLORS[split])
+        .text(`${split} ${last[metric].toFixed(3)}`);
+    }
+  });
+  return svgString(svg);
+}
+
+function checkHistory(h: MetricsHistory): void {
+  const counts = { step: h.step, totalSteps: h.totalSteps } as const;
+  for (const [name, v] of Object.entries(counts)) {
+    if (!Number.isInteger(v) || v < 0) {
+      throw new Error(`history.${name} must be an integer ≥ 0, found ${String(v)}`);
+    }
+  }
+  for (const [name, v] of Object.entries({ bytesSeen: h.bytesSeen, elapsedSeconds: h.elapsedSeconds })) {
+    if (!Number.isFinite(v) || v < 0) {
+      throw new Error(`history.${name} must be a finite number ≥ 0, found ${String(v)}`);
+    }
+  }
+  if (h.step > h.totalSteps) {
+    throw new Error(
+      `history.step (${h.step}) exceeds history.totalSteps (${h.totalSteps}); ` +
+        `pass the run's planned total number of steps`,
+    );
+  }
+  for (const split of ["train", "validation"] as const) {
+    const series = h[split];
+    if (!Array.isArray(series)) {
+      throw new Error(`history.${split} must be an array of {step, loss, bpb}, found ${typeof series}`);
+    }
+    assertFinite(`history.${split}[].step`, series.map((p) => p.step));
+    assertFinite(`history.${split}[].loss`, series.map((p) => p.loss));
+    assertFinite(`history.${split}[].bpb`, series.map((p) => p.bpb));
+    for (let i = 1; i < series.length; i++) {
+      if (series[i].step < series[i - 1].step) {
+        throw new Error(
+          `history.${split} must be in step order; point ${i} (step ${series[i].step}) ` +
+            `comes after step ${series[i - 1].step}`,
+        );
+      }
+    }
+  }
+}
+
+/** "12.3 kB/s": decimal units, as throughput is usually quoted. */
+function formatRate(bytesPerSecond: number): string {
+  const units = ["B/s", "kB/s", "MB/s", "GB/s"];
+  let v = bytesPerSecond;
+  let u = 0;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  return `${v.toFixed(v < 10 && u > 0 ? 2 : 1)} ${units[u]}`;
+}
+
+/** "1h 02m", "3m 07s", "42s". */
+function formatDuration(seconds: number): string {
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  if (h > 0) return `${h}h ${pad(m)}m`;
+  if (m > 0) return `${m}m ${pad(s % 60)}s`;
+  return `${s}s`;
+}
+
+function escapeHtml(text: string): string {
+  return text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;")
+    .replaceAll('"', "&quot;");
+}
