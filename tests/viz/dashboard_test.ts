@@ -1,0 +1,70 @@
+import assert from "node:assert/strict";
+import { DOMParser } from "linkedom";
+import { dashboardHtml, dashboardStats, type MetricsHistory } from "../../lib/viz/dashboard.ts";
+
+const history: MetricsHistory = {
+  step: 40,
+  totalSteps: 100,
+  bytesSeen: 40 * 8 * 1024,
+  elapsedSeconds: 20,
+  title: "tiny <run>",
+  train: [1, 10, 20, 30, 40].map((s) => ({ step: s, loss: 5 / s + 1, bpb: (5 / s + 1) / Math.LN2 })),
+  validation: [20, 40].map((s) => ({ step: s, loss: 5 / s + 1.1, bpb: (5 / s + 1.1) / Math.LN2 })),
+};
+
+Deno.test("dashboardStats: fraction, bytes/s and ETA from the history", () => {
+  const s = dashboardStats(history);
+  assert.equal(s.fraction, 0.4);
+  assert.equal(s.bytesPerSecond, 40 * 8 * 1024 / 20);
+  assert.equal(s.etaSeconds, 30); // 0.5 s per step, 60 steps left
+  const start = dashboardStats({ ...history, step: 0, bytesSeen: 0, elapsedSeconds: 0 });
+  assert.equal(start.etaSeconds, null);
+  assert.equal(start.bytesPerSecond, 0);
+});
+
+Deno.test("dashboardHtml: progress bar, escaped title, well-formed SVG with both curves per panel", () => {
+  const html = dashboardHtml(history);
+  const doc = new DOMParser().parseFromString(`<html><body>${html}</body></html>`, "text/html");
+  const bar = doc.querySelector("[role=progressbar]");
+  assert.equal(bar?.getAttribute("aria-valuenow"), "40.0");
+  assert.ok(html.includes("tiny &lt;run&gt;"));
+  assert.match(html, /16\.4 kB\/s/);
+  assert.match(html, /ETA 30s/);
+  const svgText = html.slice(html.indexOf("<svg"), html.indexOf("</svg>") + 6);
+  const svg = new DOMParser().parseFromString(svgText, "image/svg+xml");
+  assert.equal(svg.documentElement.tagName, "svg");
+  for (const panel of ["loss", "bpb"]) {
+    const g = svg.querySelector(`.panel-${panel}`);
+    assert.ok(g, `panel ${panel}`);
+    assert.equal(g.querySelectorAll(".curve-train").length, 1);
+    assert.equal(g.querySelectorAll(".curve-validation").length, 1);
+    // d path: one M and (points - 1) L commands
+    const d = g.querySelector(".curve-train").getAttribute("d") as string;
+    assert.equal((d.match(/L/g) ?? []).length, history.train.length - 1);
+  }
+  assert.equal(svg.querySelector(".last-validation")?.textContent, "validation 1.225");
+});
+
+Deno.test("dashboardHtml before the first step says it is waiting", () => {
+  const html = dashboardHtml({ ...history, step: 0, train: [], validation: [] });
+  assert.match(html, /waiting for the first step/);
+  assert.match(html, /ETA –/);
+});
+
+Deno.test("dashboardStats rejects inconsistent histories", () => {
+  assert.throws(() => dashboardStats({ ...history, step: 101 }), /history\.step \(101\) exceeds/);
+  assert.throws(() => dashboardStats({ ...history, totalSteps: -1 }), /history\.totalSteps/);
+  assert.throws(() => dashboardStats({ ...history, elapsedSeconds: NaN }), /elapsedSeconds/);
+  assert.throws(
+    () => dashboardStats({ ...history, train: [{ step: 1, loss: Infinity, bpb: 1 }] }),
+    /history\.train\[\]\.loss\[0\] must be a finite number/,
+  );
+  assert.throws(
+    () =>
+      dashboardStats({
+        ...history,
+        validation: [{ step: 5, loss: 1, bpb: 1 }, { step: 2, loss: 1, bpb: 1 }],
+      }),
+    /history\.validation must be in step order/,
+  );
+});
