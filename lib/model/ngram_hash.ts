@@ -23,7 +23,7 @@
  * @example
  * ```ts
  * import { HASH_PRIMES } from "./ngram_hash.ts";
- * HASH_PRIMES[0]; // 1000000007
+ * console.assert(HASH_PRIMES[0] === 1000000007);
  * ```
  */
 export const HASH_PRIMES: readonly number[] = Object.freeze([
@@ -46,7 +46,7 @@ export const HASH_PRIMES: readonly number[] = Object.freeze([
  * @example
  * ```ts
  * import { DEFAULT_NGRAM_SIZES } from "./ngram_hash.ts";
- * DEFAULT_NGRAM_SIZES.length; // 6
+ * console.assert(DEFAULT_NGRAM_SIZES.join() === "3,4,5,6,7,8");
  * ```
  */
 export const DEFAULT_NGRAM_SIZES: readonly number[] = Object.freeze([3, 4, 5, 6, 7, 8]);
@@ -65,7 +65,7 @@ const MAX_BUCKETS = 2 ** 26;
  * @example
  * ```ts
  * import { rollingPolynomialHash } from "./ngram_hash.ts";
- * rollingPolynomialHash([1, 2, 3], 31); // 1n + 2n * 31n + 3n * 961n = 2946n
+ * console.assert(rollingPolynomialHash([1, 2, 3], 31) === 1n + 2n * 31n + 3n * 961n);
  * ```
  */
 export function rollingPolynomialHash(window: readonly number[], prime: number): bigint {
@@ -160,7 +160,8 @@ function hashRowInto(
  * @example
  * ```ts
  * import { ngramHashIds } from "./ngram_hash.ts";
- * const ids = ngramHashIds([1, 72, 101, 105], 3, 1009); // Int32Array of length 4
+ * const ids = ngramHashIds([1, 72, 101, 105], 3, 1009); // [T] = [4]
+ * console.assert(ids.length === 4 && ids.every((h) => h >= 0 && h < 1009));
  * ```
  */
 export function ngramHashIds(
@@ -185,6 +186,7 @@ export function ngramHashIds(
  * ```ts
  * import type { HashNgramOptions } from "./ngram_hash.ts";
  * const opts: HashNgramOptions = { sizes: [3, 4, 5, 6, 7, 8], buckets: 4096, functions: 1 };
+ * console.assert(opts.buckets === 4096);
  * ```
  */
 export interface HashNgramOptions {
@@ -201,6 +203,7 @@ export interface HashNgramOptions {
  * ```ts
  * import { fusedHashIds, type FusedHashIds } from "./ngram_hash.ts";
  * const r: FusedHashIds = fusedHashIds([[1, 72]], { buckets: 10 });
+ * console.assert(r.ids.length === 1 * 2 * r.nTables);
  * ```
  */
 export interface FusedHashIds {
@@ -230,7 +233,7 @@ export interface FusedHashIds {
  * const { ids, nTables, totalBuckets } = fusedHashIds([[1, 72, 101], [1, 70, 125]], {
  *   buckets: 1009,
  * });
- * // ids.length === 2 * 3 * 6, nTables === 6, totalBuckets === 6054
+ * console.assert(ids.length === 2 * 3 * 6 && nTables === 6 && totalBuckets === 6054);
  * ```
  */
 export function fusedHashIds(

@@ -23,6 +23,7 @@ export type IntDtype = "I64" | "I32" | "I16" | "I8" | "U16" | "U8" | "BOOL";
  * ```ts
  * import type { FloatTensor } from "./safetensors.ts";
  * const t: FloatTensor = { dtype: "F32", shape: [2], data: new Float32Array([1, 2]) };
+ * console.assert(t.data.length === t.shape[0]);
  * ```
  */
 export interface FloatTensor {
@@ -38,6 +39,7 @@ export interface FloatTensor {
  * ```ts
  * import type { IntTensor } from "./safetensors.ts";
  * const t: IntTensor = { dtype: "I32", shape: [3], data: new Int32Array([1, 2, 3]) };
+ * console.assert(t.data.length === t.shape[0]);
  * ```
  */
 export interface IntTensor {
@@ -53,6 +55,7 @@ export interface IntTensor {
  * ```ts
  * import type { TensorToWrite } from "./safetensors.ts";
  * const t: TensorToWrite = { shape: [1, 2], data: new Float32Array([0.5, -1]) };
+ * console.assert(t.data.length === 2);
  * ```
  */
 export interface TensorToWrite {
@@ -307,7 +310,8 @@ const INT_DTYPES: readonly string[] = ["I64", "I32", "I16", "I8", "U16", "U8", "
  * ```ts
  * import { parseSafetensors, serializeSafetensors } from "./safetensors.ts";
  * const bytes = serializeSafetensors(new Map([["w", { shape: [2], data: new Float32Array([1, 2]) }]]));
- * const w = parseSafetensors(bytes).get("w")!; // { dtype: "F32", shape: [2], data: [1, 2] }
+ * const w = parseSafetensors(bytes).get("w")!;
+ * console.assert(w.dtype === "F32" && w.data[1] === 2);
  * ```
  */
 export function parseSafetensors(bytes: Uint8Array, source = "<bytes>"): Map<string, FloatTensor> {
@@ -335,7 +339,7 @@ export function parseSafetensors(bytes: Uint8Array, source = "<bytes>"): Map<str
  * import { parseSafetensorsMixed, serializeSafetensors } from "./safetensors.ts";
  * const bytes = serializeSafetensors(new Map([["x", { shape: [1], data: new Float32Array([3]) }]]));
  * const x = parseSafetensorsMixed(bytes).get("x")!;
- * if (x.data instanceof Float32Array) console.log(x.data[0]); // 3
+ * console.assert(x.data instanceof Float32Array && x.data[0] === 3);
  * ```
  */
 export function parseSafetensorsMixed(
@@ -374,7 +378,7 @@ export function parseSafetensorsMixed(
  * ```ts
  * import { parseSafetensorsMetadata, serializeSafetensors } from "./safetensors.ts";
  * const bytes = serializeSafetensors(new Map(), { format: "pt" });
- * parseSafetensorsMetadata(bytes); // { format: "pt" }
+ * console.assert(parseSafetensorsMetadata(bytes).format === "pt");
  * ```
  */
 export function parseSafetensorsMetadata(
@@ -396,6 +400,7 @@ export function parseSafetensorsMetadata(
  *   new Map([["b", { shape: [2, 1], data: new Float32Array([1, 2]) }]]),
  *   { format: "pt" },
  * );
+ * console.assert(bytes.length === 8 + 80 + 8); // 80 header bytes after padding, 8 data bytes
  * ```
  */
 export function serializeSafetensors(
@@ -479,7 +484,7 @@ async function readBytes(path: string | URL): Promise<Uint8Array> {
  * import { readSafetensorsFile, writeSafetensorsFile } from "./safetensors.ts";
  * const path = await Deno.makeTempFile({ suffix: ".safetensors" });
  * await writeSafetensorsFile(path, new Map([["w", { shape: [1], data: new Float32Array([7]) }]]));
- * (await readSafetensorsFile(path)).get("w")!.data; // Float32Array [7]
+ * console.assert((await readSafetensorsFile(path)).get("w")!.data[0] === 7);
  * await Deno.remove(path);
  * ```
  */
@@ -495,7 +500,7 @@ export async function readSafetensorsFile(path: string | URL): Promise<Map<strin
  * import { readSafetensorsFileMixed, writeSafetensorsFile } from "./safetensors.ts";
  * const path = await Deno.makeTempFile({ suffix: ".safetensors" });
  * await writeSafetensorsFile(path, new Map([["w", { shape: [1], data: new Float32Array([7]) }]]));
- * const w = (await readSafetensorsFileMixed(path)).get("w")!; // dtype "F32"
+ * console.assert((await readSafetensorsFileMixed(path)).get("w")!.dtype === "F32");
  * await Deno.remove(path);
  * ```
  */
