@@ -24,13 +24,15 @@ Deno.test("buildChoiceItems: the true ending continues the context; distractors 
 
 Deno.test("choiceAccuracy: an oracle scorer gets 1, a constant scorer picks index 0", async () => {
   const items = buildChoiceItems(docs, { items: 30, seed: 1, contextChars: 80, endingChars: 30 });
-  const oracle = async (c: string, es: readonly string[]) => {
+  const oracle = (c: string, es: readonly string[]) => {
     const home = docs.find((d) => d.includes(c))!;
-    return es.map((e) => ({ logProb: home.includes(c + e) ? 0 : -100, bytes: e.length }));
+    return Promise.resolve(
+      es.map((e) => ({ logProb: home.includes(c + e) ? 0 : -100, bytes: e.length })),
+    );
   };
   assert.equal(await choiceAccuracy(items, oracle), 1);
-  const flat = async (_c: string, es: readonly string[]) =>
-    es.map(() => ({ logProb: -1, bytes: 1 }));
+  const flat = (_c: string, es: readonly string[]) =>
+    Promise.resolve(es.map(() => ({ logProb: -1, bytes: 1 })));
   assert.equal(
     await choiceAccuracy(items, flat),
     items.filter((i) => i.label === 0).length / items.length,
