@@ -80,7 +80,7 @@ export interface HashConfig {
 /**
  * How bytes are grouped into patches (§2). `entropy`: a new patch where the entropy model's
  * next-byte entropy exceeds θ (global rule), or where it rises by more than θ_r over the
- * previous byte's (approximate monotonic rule, used when `relativeThreshold` is not null).
+ * previous byte's (approximate monotonic rule); the rules themselves live in `lib/patching`.
  *
  * @example
  * ```ts
@@ -92,8 +92,11 @@ export interface PatchingConfig {
   readonly mode: PatchingMode;
   /** Global entropy threshold θ (nats). */
   readonly threshold: number;
-  /** Relative threshold θ_r of the monotonic rule; null = global rule. */
+  /** Relative threshold θ_r: with `monotonic` the approximate monotonic rule alone, without it
+   * combined with θ; null = global rule. */
   readonly relativeThreshold: number | null;
+  /** Use only the approximate monotonic rule H(x_t) − H(x_{t−1}) > θ_r (needs θ_r). */
+  readonly monotonic: boolean;
   /** Bytes per patch for `static` patching (and the nominal size for calibration). */
   readonly patchSize: number;
   /** Split longer patches; null = unbounded. */
@@ -192,6 +195,7 @@ function preset(
       mode: "entropy",
       threshold: 1.335442066192627,
       relativeThreshold: null,
+      monotonic: false,
       patchSize: 4,
       maxPatchLength: null,
     },
@@ -292,7 +296,7 @@ const SECTION_KEYS: Readonly<Record<string, readonly string[]>> = {
   decoder: LOCAL_KEYS,
   entropyModel: STACK_KEYS,
   hash: ["sizes", "buckets", "functions"],
-  patching: ["mode", "threshold", "relativeThreshold", "patchSize", "maxPatchLength"],
+  patching: ["mode", "threshold", "relativeThreshold", "monotonic", "patchSize", "maxPatchLength"],
 };
 const TOP_KEYS = [
   "vocabSize",
@@ -495,8 +499,13 @@ function checkPatching(x: unknown): PatchingConfig {
   if (!MODES.includes(o.mode as PatchingMode)) {
     throw new Error(`patching.mode must be one of ${MODES.join(", ")}, found ${o.mode}`);
   }
+  const monotonic = bool(o.monotonic, "patching.monotonic");
+  if (monotonic && o.relativeThreshold === null) {
+    throw new Error("patching.relativeThreshold must be set when patching.monotonic is true");
+  }
   return Object.freeze({
     mode: o.mode as PatchingMode,
+    monotonic,
     threshold: finite(o.threshold, "patching.threshold"),
     relativeThreshold: o.relativeThreshold === null
       ? null

@@ -218,6 +218,7 @@ export function fromHfConfig(json: unknown, source = "config.json"): BltConfig {
       mode: need(o, "patching_mode", source) as PatchingMode,
       threshold: need(o, "patching_threshold", source),
       relativeThreshold: ext.relative_threshold ?? null,
+      monotonic: ext.monotonic ?? false,
       patchSize: need(o, "patch_size", source),
       maxPatchLength: need(o, "max_patch_length", source),
     },
@@ -285,6 +286,7 @@ export function toHfConfig(cfg: BltConfig): Record<string, unknown> {
   const ext: Obj = {};
   if (Object.keys(windows).length > 0) ext.sliding_windows = windows;
   if (c.patching.relativeThreshold !== null) ext.relative_threshold = c.patching.relativeThreshold;
+  if (c.patching.monotonic) ext.monotonic = true;
   if (c.resetAtEos) ext.reset_at_eos = true;
   return {
     architectures: ["BltForCausalLM"],
