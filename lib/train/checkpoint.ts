@@ -1,0 +1,280 @@
+/**
+ * Training checkpoints on disk, written atomically and verified on load.
+ *
+ * Layout of a run directory:
+ * ```
+ * run/
+ *   latest                    JSON {step, dir}: the newest complete checkpoint
+ *   step-00000100/
+ *     model.safetensors       the model's namedVariables() (Hugging Face names, F32)
+ *     config.json             the model's config
+ *     optimizer.safetensors   AdamW moments exp_avg.<name>, exp_avg_sq.<name>
+ *     trainer_state.json      step, data position, optimizer step, train config, SHA-256 of
+ *                             the three files above
+ * ```
+ * A checkpoint is assembled in a hidden temporary directory, every file fsynced, then renamed into
+ * place and only then named by `latest`, so a crash at any moment leaves the previous checkpoint
+ * intact and `latest` pointing at a complete one.
+ *
+ * @module
+ */
+import type { AdamWState } from "./adamw.ts";
+import type { TrainConfig } from "./config.ts";
+import type { Json } from "./types.ts";
+import {
+  parseSafetensors,
+  parseSafetensorsMetadata,
+  serializeSafetensors,
+  type TensorToWrite,
+} from "../model/io/safetensors.ts";
+
+/** Format tag written into trainer_state.json and checked on load. */
+const FORMAT = "blt-notebooks/trainer-checkpoint/1";
+
+/**
+ * Everything a checkpoint holds, in memory.
+ *
+ * @example
+ * ```ts
+ * import type { CheckpointData } from "./checkpoint.ts";
+ * const c: CheckpointData = {
+ *   step: 0, nextBatchIndex: 0, modelConfig: {}, weights: new Map(), trainConfig: null,
+ *   optimizer: { step: 0, decay: {}, moments: new Map() },
+ * };
+ * ```
+ */
+export interface CheckpointData {
+  /** Optimizer steps completed. */
+  readonly step: number;
+  /** Index of the next batch to draw from the BatchSource. */
+  readonly nextBatchIndex: number;
+  /** The model's config (written as config.json). */
+  readonly modelConfig: Json;
+  /** Model weights by Hugging Face name. */
+  readonly weights: ReadonlyMap<string, TensorToWrite>;
+  /** Optimizer state. */
+  readonly optimizer: AdamWState;
+  /** The train config the run used (null when saved outside a training run). */
+  readonly trainConfig: TrainConfig | null;
+}
+
+/** SHA-256 of bytes as lowercase hex. */
+async function sha256(bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>),
+  );
+  return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Writes a file and fsyncs it before returning. */
+async function writeSynced(path: string, bytes: Uint8Array): Promise<void> {
+  const file = await Deno.open(path, { write: true, createNew: true });
+  try {
+    let written = 0;
+    while (written < bytes.length) written += await file.write(bytes.subarray(written));
+    await file.sync();
+  } finally {
+    file.close();
+  }
+}
+
+/** fsyncs a directory so renames inside it survive a crash (skipped where unsupported). */
+async function syncDir(path: string): Promise<void> {
+  try {
+    const dir = await Deno.open(path, { read: true });
+    try {
+      await dir.sync();
+    } finally {
+      dir.close();
+    }
+  } catch {
+    // Some platforms cannot open or fsync directories; the rename is still atomic there.
+  }
+}
+
+/** The directory name of the checkpoint after `step` optimizer steps. */
+function stepDirName(step: number): string {
+  return `step-${String(step).padStart(8, "0")}`;
+}
+
+/**
+ * Writes a checkpoint into `runDir` (created if missing), points `runDir/latest` at it, and
+ * deletes all but the newest `keep` checkpoints. Returns the checkpoint's directory.
+ *
+ * @example
+ * ```ts
+ * import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+ * const run = await Deno.makeTempDir();
+ * const weights = new Map([["w", { shape: [2], data: new Float32Array([1, 2]) }]]);
+ * const optimizer = { step: 3, decay: { w: false }, moments: new Map() };
+ * await saveCheckpoint(run, {
+ *   step: 3, nextBatchIndex: 3, modelConfig: { dim: 2 }, weights, optimizer, trainConfig: null,
+ * });
+ * console.log((await loadCheckpoint(run)).step); // 3
+ * await Deno.remove(run, { recursive: true });
+ * ```
+ */
+export async function saveCheckpoint(
+  runDir: string,
+  data: CheckpointData,
+  keep = 2,
+): Promise<string> {
+  await Deno.mkdir(runDir, { recursive: true });
+  const name = stepDirName(data.step);
+  const tmp = `${runDir}/.${name}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+  await Deno.mkdir(tmp);
+  const files: Record<string, Uint8Array> = {
+    "model.safetensors": serializeSafetensors(data.weights, { format: "pt" }),
+    "optimizer.safetensors": serializeSafetensors(data.optimizer.moments, {
+      format: "pt",
+      step: String(data.optimizer.step),
+    }),
+    "config.json": new TextEncoder().encode(JSON.stringify(data.modelConfig, null, 2) + "\n"),
+  };
+  const checksums: Record<string, string> = {};
+  for (const [file, bytes] of Object.entries(files)) {
+    await writeSynced(`${tmp}/${file}`, bytes);
+    checksums[file] = await sha256(bytes);
+  }
+  const state = {
+    format: FORMAT,
+    step: data.step,
+    nextBatchIndex: data.nextBatchIndex,
+    optimizerStep: data.optimizer.step,
+    decay: data.optimizer.decay,
+    trainConfig: data.trainConfig,
+    sha256: checksums,
+  };
+  await writeSynced(
+    `${tmp}/trainer_state.json`,
+    new TextEncoder().encode(JSON.stringify(state, null, 2) + "\n"),
+  );
+  await syncDir(tmp);
+  const final = `${runDir}/${name}`;
+  // Re-saving a step (after resume) replaces the old copy; it moves aside first because rename
+  // cannot replace a non-empty directory.
+  const old = `${tmp}.old`;
+  const hadOld = await exists(final);
+  if (hadOld) await Deno.rename(final, old);
+  await Deno.rename(tmp, final);
+  await syncDir(runDir);
+  const latestTmp = `${runDir}/.latest.${Deno.pid}.tmp`;
+  await writeSynced(
+    latestTmp,
+    new TextEncoder().encode(JSON.stringify({ step: data.step, dir: name }) + "\n"),
+  );
+  await Deno.rename(latestTmp, `${runDir}/latest`);
+  await syncDir(runDir);
+  if (hadOld) await Deno.remove(old, { recursive: true });
+  await prune(runDir, keep);
+  return final;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+/** Deletes all but the newest `keep` step directories. */
+async function prune(runDir: string, keep: number): Promise<void> {
+  const steps: string[] = [];
+  for await (const entry of Deno.readDir(runDir)) {
+    if (entry.isDirectory && /^step-\d{8}$/.test(entry.name)) steps.push(entry.name);
+  }
+  steps.sort();
+  for (const name of steps.slice(0, Math.max(0, steps.length - keep))) {
+    await Deno.remove(`${runDir}/${name}`, { recursive: true });
+  }
+}
+
+async function readOrThrow(path: string, what: string): Promise<Uint8Array> {
+  try {
+    return await Deno.readFile(path);
+  } catch (e) {
+    throw new Error(`Checkpoint ${what} cannot be read at ${path} (${(e as Error).message})`);
+  }
+}
+
+/**
+ * The directory of the checkpoint `path` names: a step directory itself (it holds
+ * trainer_state.json), or a run directory whose `latest` file names one.
+ *
+ * @example
+ * ```ts
+ * import { resolveCheckpointDir } from "./checkpoint.ts";
+ * await resolveCheckpointDir("/nonexistent").catch((e) => console.log(e.message.slice(0, 10)));
+ * ```
+ */
+export async function resolveCheckpointDir(path: string): Promise<string> {
+  if (await exists(`${path}/trainer_state.json`)) return path;
+  if (!(await exists(`${path}/latest`))) {
+    throw new Error(
+      `No checkpoint at ${path}: expected ${path}/trainer_state.json (a step directory) or ` +
+        `${path}/latest (a run directory); pass the checkpointDir of a training run`,
+    );
+  }
+  const latest = JSON.parse(
+    new TextDecoder().decode(await readOrThrow(`${path}/latest`, "pointer")),
+  );
+  if (typeof latest?.dir !== "string") {
+    throw new Error(
+      `Checkpoint pointer ${path}/latest must hold {"step", "dir"}, found ${
+        JSON.stringify(latest)
+      }`,
+    );
+  }
+  return `${path}/${latest.dir}`;
+}
+
+/**
+ * Loads and verifies a checkpoint (`path`: a run directory or a step directory). Every file's
+ * SHA-256 is checked against trainer_state.json; a mismatch throws naming the file.
+ *
+ * @example
+ * ```ts
+ * import { loadCheckpoint } from "./checkpoint.ts";
+ * await loadCheckpoint("/nonexistent").catch((e) => console.log(e.message.startsWith("No checkpoint"))); // true
+ * ```
+ */
+export async function loadCheckpoint(
+  path: string,
+): Promise<CheckpointData & { readonly dir: string }> {
+  const dir = await resolveCheckpointDir(path);
+  const statePath = `${dir}/trainer_state.json`;
+  const state = JSON.parse(new TextDecoder().decode(await readOrThrow(statePath, "state")));
+  if (state?.format !== FORMAT) {
+    throw new Error(
+      `${statePath}: format must be '${FORMAT}', found ${JSON.stringify(state?.format)}`,
+    );
+  }
+  const files: Record<string, Uint8Array> = {};
+  for (const file of ["model.safetensors", "optimizer.safetensors", "config.json"]) {
+    const bytes = await readOrThrow(`${dir}/${file}`, file);
+    const found = await sha256(bytes);
+    if (found !== state.sha256?.[file]) {
+      throw new Error(
+        `Checkpoint file ${dir}/${file} is corrupt: SHA-256 ${found}, trainer_state.json records ` +
+          `${state.sha256?.[file]}; resume from an older checkpoint`,
+      );
+    }
+    files[file] = bytes;
+  }
+  const moments = parseSafetensors(files["optimizer.safetensors"], `${dir}/optimizer.safetensors`);
+  const optimizerStep = Number(
+    parseSafetensorsMetadata(files["optimizer.safetensors"], `${dir}/optimizer.safetensors`).step,
+  );
+  return {
+    dir,
+    step: state.step,
+    nextBatchIndex: state.nextBatchIndex,
+    modelConfig: JSON.parse(new TextDecoder().decode(files["config.json"])),
+    weights: parseSafetensors(files["model.safetensors"], `${dir}/model.safetensors`),
+    optimizer: { step: optimizerStep, decay: state.decay ?? {}, moments },
+    trainConfig: state.trainConfig,
+  };
+}

@@ -1,0 +1,379 @@
+/**
+ * The model-agnostic training loop (DESIGN: "the training loop knows nothing about BLT"): AdamW,
+ * warm-up + cosine schedule, global-norm clipping, gradient accumulation, seeded data order,
+ * periodic validation in bits per byte, atomic checkpoints and exact resume. Everything else
+ * (progress displays, plots, sampling) hooks in through {@link TrainCallbacks}.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { bitsPerByte, bitsPerByteFromNats } from "../eval/bpb.ts";
+import { AdamW } from "./adamw.ts";
+import { type CheckpointData, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { clipByGlobalNorm } from "./clip.ts";
+import { resolveTrainConfig, type TrainConfig } from "./config.ts";
+import { learningRate } from "./schedule.ts";
+import type { Batch, BatchSource, TrainableModel } from "./types.ts";
+
+/**
+ * What one optimizer step reports.
+ *
+ * @example
+ * ```ts
+ * import type { StepMetrics } from "./loop.ts";
+ * const log = (m: StepMetrics) => console.log(`${m.step} ${m.loss.toFixed(3)} ${m.bytesPerSecond | 0} B/s`);
+ * ```
+ */
+export interface StepMetrics {
+  /** Optimizer steps completed, counting this one (1-based). */
+  readonly step: number;
+  /** Mean training loss of this step's batches, nats per prediction. */
+  readonly loss: number;
+  /** Training bits per byte of this step's batches. */
+  readonly bitsPerByte: number;
+  /** Learning rate used for this step. */
+  readonly lr: number;
+  /** Global gradient norm before clipping. */
+  readonly gradNorm: number;
+  /** Bytes of text this step trained on. */
+  readonly bytes: number;
+  /** Wall-clock seconds of the step (forward, backward, clip, update). */
+  readonly seconds: number;
+  /** Training throughput. */
+  readonly bytesPerSecond: number;
+  /** Achieved TFLOP/s (`trainFlopsPerByte · bytes / seconds`), or null if FLOPs/byte is unknown. */
+  readonly tflops: number | null;
+}
+
+/**
+ * A validation result.
+ *
+ * @example
+ * ```ts
+ * import type { EvalMetrics } from "./loop.ts";
+ * const e: EvalMetrics = { step: 100, bitsPerByte: 2.1, lossNats: 1.46, bytes: 4096 };
+ * ```
+ */
+export interface EvalMetrics {
+  readonly step: number;
+  readonly bitsPerByte: number;
+  readonly lossNats: number;
+  readonly bytes: number;
+}
+
+/**
+ * Hooks into the loop; each may be async (the loop awaits it).
+ *
+ * @example
+ * ```ts
+ * import type { TrainCallbacks } from "./loop.ts";
+ * const callbacks: TrainCallbacks = { shouldStop: (m) => m.loss < 1 };
+ * ```
+ */
+export interface TrainCallbacks {
+  /** After every optimizer step. */
+  onStep?(metrics: StepMetrics): void | Promise<void>;
+  /** After every validation. */
+  onEval?(metrics: EvalMetrics): void | Promise<void>;
+  /** After a checkpoint is written. */
+  onCheckpoint?(info: { readonly step: number; readonly dir: string }): void | Promise<void>;
+  /** Return true to end the run after this step (a checkpoint is written first). */
+  shouldStop?(metrics: StepMetrics): boolean;
+}
+
+/**
+ * Inputs of {@link train}.
+ *
+ * @example
+ * ```ts
+ * import type { TrainOptions } from "./loop.ts";
+ * type Needed = Pick<TrainOptions, "model" | "data">;
+ * ```
+ */
+export interface TrainOptions {
+  readonly model: TrainableModel;
+  readonly data: BatchSource;
+  /** Overrides of the default train config (unknown keys throw). */
+  readonly config?: Partial<TrainConfig>;
+  /** Validation batches for bits per byte (every `evalEvery` steps and at the end). */
+  readonly validation?: readonly Batch[];
+  /** Run directory for checkpoints; none are written when absent. */
+  readonly checkpointDir?: string;
+  readonly callbacks?: TrainCallbacks;
+  /** Training FLOPs per byte of the model (see lib/model/flops.ts), for achieved TFLOP/s. */
+  readonly trainFlopsPerByte?: number;
+  /** Which weights get weight decay (default: rank ≥ 2). */
+  readonly decays?: (name: string, variable: tf.Variable) => boolean;
+}
+
+/**
+ * What a run returns.
+ *
+ * @example
+ * ```ts
+ * import type { TrainResult } from "./loop.ts";
+ * const losses = (r: TrainResult) => r.history.map((m) => m.loss);
+ * ```
+ */
+export interface TrainResult {
+  /** Optimizer steps completed in total (including steps before a resume). */
+  readonly step: number;
+  /** True when `shouldStop` ended the run early. */
+  readonly stopped: boolean;
+  /** Metrics of the steps this call ran. */
+  readonly history: readonly StepMetrics[];
+  readonly evals: readonly EvalMetrics[];
+  /** The newest checkpoint directory, or null. */
+  readonly checkpoint: string | null;
+}
+
+interface RunState {
+  readonly config: TrainConfig;
+  readonly optimizer: AdamW;
+  step: number;
+  nextBatchIndex: number;
+  checkpoint: string | null;
+}
+
+/** Forward + backward over `gradAccumulation` micro-batches; gradients are of the summed loss. */
+function accumulate(
+  model: TrainableModel,
+  data: BatchSource,
+  state: RunState,
+): { grads: Map<string, tf.Tensor>; sumNats: number; predictions: number; bytes: number } {
+  const named = model.namedVariables();
+  const nameOf = new Map([...named].map(([name, v]) => [v.name, name]));
+  const varList = [...named.values()];
+  let sum: Map<string, tf.Tensor> | null = null;
+  let sumNats = 0;
+  let predictions = 0;
+  let bytes = 0;
+  for (let micro = 0; micro < state.config.gradAccumulation; micro++) {
+    const batch = data.batchAt(state.nextBatchIndex++);
+    let counts = { predictions: 0, bytes: 0 };
+    // The loss is summed (mean × count) so accumulated micro-batches weigh by their predictions
+    // and the final division gives the exact mean over the whole step.
+    const { value, grads } = tf.variableGrads(() => {
+      const r = model.loss(batch);
+      counts = { predictions: r.predictions, bytes: r.bytes };
+      return tf.mul(r.loss, r.predictions) as tf.Scalar;
+    }, varList);
+    sumNats += value.dataSync()[0];
+    value.dispose();
+    predictions += counts.predictions;
+    bytes += counts.bytes;
+    if (sum === null) {
+      sum = new Map(Object.entries(grads).map(([k, g]) => [nameOf.get(k)!, g]));
+    } else {
+      for (const [k, g] of Object.entries(grads)) {
+        const name = nameOf.get(k)!;
+        const prev = sum.get(name)!;
+        sum.set(name, tf.add(prev, g));
+        prev.dispose();
+        g.dispose();
+      }
+    }
+  }
+  const grads = new Map<string, tf.Tensor>();
+  for (const [name, g] of sum!) {
+    grads.set(name, tf.tidy(() => tf.div(g, Math.max(1, predictions))));
+    g.dispose();
+  }
+  return { grads, sumNats, predictions, bytes };
+}
+
+async function checkpoint(options: TrainOptions, state: RunState): Promise<void> {
+  if (options.checkpointDir === undefined) return;
+  const weights = new Map(
+    [...options.model.namedVariables()].map((
+      [name, v],
+    ) => [name, { shape: v.shape, data: v.dataSync() as Float32Array }]),
+  );
+  const data: CheckpointData = {
+    step: state.step,
+    nextBatchIndex: state.nextBatchIndex,
+    modelConfig: options.model.config,
+    weights,
+    optimizer: state.optimizer.state(),
+    trainConfig: state.config,
+  };
+  state.checkpoint = await saveCheckpoint(
+    options.checkpointDir,
+    data,
+    state.config.keepCheckpoints,
+  );
+  await options.callbacks?.onCheckpoint?.({ step: state.step, dir: state.checkpoint });
+}
+
+async function evaluate(
+  options: TrainOptions,
+  state: RunState,
+  evals: EvalMetrics[],
+): Promise<void> {
+  if (options.validation === undefined || options.validation.length === 0) return;
+  const r = bitsPerByte(options.model, options.validation);
+  const m = { step: state.step, bitsPerByte: r.bitsPerByte, lossNats: r.lossNats, bytes: r.bytes };
+  evals.push(m);
+  await options.callbacks?.onEval?.(m);
+}
+
+async function run(options: TrainOptions, state: RunState): Promise<TrainResult> {
+  const { config, optimizer } = state;
+  const history: StepMetrics[] = [];
+  const evals: EvalMetrics[] = [];
+  while (state.step < config.steps) {
+    const started = performance.now();
+    const lr = learningRate(state.step, config);
+    const acc = accumulate(options.model, options.data, state);
+    const { grads, norm } = clipByGlobalNorm(acc.grads, config.gradClip);
+    acc.grads.forEach((g) => g.dispose());
+    const loss = acc.sumNats / acc.predictions;
+    if (!Number.isFinite(loss) || !Number.isFinite(norm)) {
+      grads.forEach((g) => g.dispose());
+      const what = !Number.isFinite(loss) ? `loss is ${loss}` : `gradient norm is ${norm}`;
+      throw new Error(
+        `Training stopped at step ${state.step + 1}: ${what}; the weights were not updated. ` +
+          `Last good checkpoint: ${state.checkpoint ?? "none (no checkpoint written yet)"}. ` +
+          "Lower the learning rate or tighten gradClip, then resume from it.",
+      );
+    }
+    optimizer.apply(grads, lr);
+    grads.forEach((g) => g.dispose());
+    state.step += 1;
+    const seconds = (performance.now() - started) / 1000;
+    const metrics: StepMetrics = {
+      step: state.step,
+      loss,
+      bitsPerByte: bitsPerByteFromNats(acc.sumNats, acc.bytes),
+      lr,
+      gradNorm: norm,
+      bytes: acc.bytes,
+      seconds,
+      bytesPerSecond: acc.bytes / seconds,
+      tflops: options.trainFlopsPerByte === undefined
+        ? null
+        : (options.trainFlopsPerByte * acc.bytes) / seconds / 1e12,
+    };
+    history.push(metrics);
+    await options.callbacks?.onStep?.(metrics);
+    const last = state.step === config.steps;
+    if ((config.evalEvery > 0 && state.step % config.evalEvery === 0) || last) {
+      await evaluate(options, state, evals);
+    }
+    const stop = options.callbacks?.shouldStop?.(metrics) === true;
+    if (stop || last || (config.checkpointEvery > 0 && state.step % config.checkpointEvery === 0)) {
+      await checkpoint(options, state);
+    }
+    if (stop) {
+      return { step: state.step, stopped: true, history, evals, checkpoint: state.checkpoint };
+    }
+  }
+  return { step: state.step, stopped: false, history, evals, checkpoint: state.checkpoint };
+}
+
+/**
+ * Trains `model` on `data` for `config.steps` optimizer steps and returns the metrics. A NaN or
+ * infinite loss or gradient stops the run with an Error naming the step (the weights keep their
+ * last finite values and the last checkpoint stays the newest).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { train } from "./loop.ts";
+ * const logits = tf.variable(tf.zeros([260]), true, "doc_unigram_logits");
+ * const model = {
+ *   config: { kind: "unigram" },
+ *   namedVariables: () => new Map([["logits", logits]]),
+ *   loss: (b: { ids: readonly (readonly number[])[] }) => {
+ *     const targets = b.ids.flatMap((row) => row.slice(1));
+ *     const loss = tf.tidy(() =>
+ *       tf.neg(tf.mean(tf.gather(tf.logSoftmax(logits), targets))) as tf.Scalar
+ *     );
+ *     return { loss, predictions: targets.length, bytes: targets.length };
+ *   },
+ * };
+ * const data = { batchAt: () => ({ ids: [[1, 72, 73, 72, 73]] }) };
+ * const r = await train({ model, data, config: { steps: 20, warmupSteps: 2, lr: 0.1 } });
+ * console.log(r.history[19].loss < r.history[0].loss); // true
+ * logits.dispose();
+ * ```
+ */
+export async function train(options: TrainOptions): Promise<TrainResult> {
+  const config = resolveTrainConfig(options.config ?? {});
+  const optimizer = new AdamW(options.model.namedVariables(), config, options.decays);
+  try {
+    return await run(options, { config, optimizer, step: 0, nextBatchIndex: 0, checkpoint: null });
+  } finally {
+    optimizer.dispose();
+  }
+}
+
+/** Copies checkpoint weights into the model's variables, checking names and shapes. */
+function loadWeights(model: TrainableModel, weights: CheckpointData["weights"], dir: string): void {
+  const named = model.namedVariables();
+  for (const name of weights.keys()) {
+    if (!named.has(name)) {
+      throw new Error(
+        `Checkpoint ${dir} has weight '${name}' that the model lacks; it belongs to another model`,
+      );
+    }
+  }
+  for (const [name, v] of named) {
+    const w = weights.get(name);
+    if (w === undefined || w.shape.join() !== v.shape.join()) {
+      throw new Error(
+        `Checkpoint ${dir}: weight '${name}' ${
+          w === undefined ? "is missing" : `has shape [${w.shape}]`
+        }, ` +
+          `the model expects [${v.shape}]; build the model with the checkpoint's config.json`,
+      );
+    }
+    tf.tidy(() => v.assign(tf.tensor(w.data, v.shape, "float32")));
+  }
+}
+
+/**
+ * Continues a run from its newest checkpoint (`dir`: the run directory or one step directory):
+ * weights, AdamW state, step, data position and train config come from the checkpoint, so on a
+ * deterministic backend the losses continue exactly as the uninterrupted run's. `model` must be
+ * built with the checkpoint's config; `options.config` may override keys (e.g. more `steps`).
+ * New checkpoints go to `options.checkpointDir`, by default the checkpoint's run directory.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { resume } from "./loop.ts";
+ * const model = { config: null, namedVariables: () => new Map<string, tf.Variable>(), loss: () => ({ loss: tf.scalar(0), predictions: 1, bytes: 1 }) };
+ * await resume("/nonexistent", { model, data: { batchAt: () => ({ ids: [] }) } })
+ *   .catch((e) => console.log(e.message.startsWith("No checkpoint"))); // true
+ * ```
+ */
+export async function resume(dir: string, options: TrainOptions): Promise<TrainResult> {
+  const ckpt = await loadCheckpoint(dir);
+  if (JSON.stringify(ckpt.modelConfig) !== JSON.stringify(options.model.config)) {
+    throw new Error(
+      `resume: the model's config differs from ${ckpt.dir}/config.json; build the model from that config`,
+    );
+  }
+  const config = resolveTrainConfig(
+    options.config ?? {},
+    resolveTrainConfig(ckpt.trainConfig ?? {}),
+  );
+  loadWeights(options.model, ckpt.weights, ckpt.dir);
+  const optimizer = new AdamW(options.model.namedVariables(), config, options.decays);
+  try {
+    optimizer.load(ckpt.optimizer);
+    const slash = ckpt.dir.lastIndexOf("/");
+    const runDir = slash >= 0 ? ckpt.dir.slice(0, slash) : ".";
+    const resumed = { ...options, checkpointDir: options.checkpointDir ?? runDir };
+    return await run(resumed, {
+      config,
+      optimizer,
+      step: ckpt.step,
+      nextBatchIndex: ckpt.nextBatchIndex,
+      checkpoint: ckpt.dir,
+    });
+  } finally {
+    optimizer.dispose();
+  }
+}
