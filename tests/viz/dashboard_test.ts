@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { DOMParser } from "linkedom";
 import { dashboardHtml, dashboardStats, type MetricsHistory } from "../../lib/viz/dashboard.ts";
+import { assertWellFormedXml } from "./well_formed.ts";
 
 const history: MetricsHistory = {
   step: 40,
@@ -31,6 +32,7 @@ Deno.test("dashboardHtml: progress bar, escaped title, well-formed SVG with both
   assert.match(html, /16\.4 kB\/s/);
   assert.match(html, /ETA 30s/);
   const svgText = html.slice(html.indexOf("<svg"), html.indexOf("</svg>") + 6);
+  assertWellFormedXml(svgText);
   const svg = new DOMParser().parseFromString(svgText, "image/svg+xml");
   assert.equal(svg.documentElement.tagName, "svg");
   for (const panel of ["loss", "bpb"]) {
