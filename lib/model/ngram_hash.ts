@@ -52,9 +52,10 @@ export const HASH_PRIMES: readonly number[] = Object.freeze([
 export const DEFAULT_NGRAM_SIZES: readonly number[] = Object.freeze([3, 4, 5, 6, 7, 8]);
 
 const MASK64 = (1n << 64n) - 1n;
-const TWO32 = 2 ** 32;
-/** Ids must stay below this so that id · (32-bit limb) is an exact double (< 2^53). */
+/** Ids must stay below this so that id · (22-bit limb) sums are exact doubles (< 2^53). */
 const MAX_ID = 2 ** 20;
+/** At most this many terms per hash keep the limb sums below 2^53. */
+const MAX_NGRAM = 2 ** 11;
 /** Buckets must stay below this so that (m-1)² is an exact double in the modulo reduction. */
 const MAX_BUCKETS = 2 ** 26;
 
@@ -90,8 +91,8 @@ function checkIds(ids: ArrayLike<number>, where: string): void {
 }
 
 function checkParams(n: number, buckets: number, fn: number, where: string): void {
-  if (!Number.isInteger(n) || n < 1) {
-    throw new Error(`${where}: n-gram size ${n} must be an integer >= 1`);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_NGRAM) {
+    throw new Error(`${where}: n-gram size ${n} must be an integer in [1, ${MAX_NGRAM}]`);
   }
   if (!Number.isInteger(buckets) || buckets < 1 || buckets > MAX_BUCKETS) {
     throw new Error(`${where}: buckets ${buckets} must be an integer in [1, ${MAX_BUCKETS}]`);
@@ -101,14 +102,23 @@ function checkParams(n: number, buckets: number, fn: number, where: string): voi
   }
 }
 
-/** prime^i mod 2^64 as [hi, lo] 32-bit limbs, i = 0..n-1. */
+/** 2^22 and 2^20: limb widths of a 64-bit value split 22 + 22 + 20 bits. */
+const L22 = 2 ** 22;
+const L20 = 2 ** 20;
+
+/**
+ * prime^i mod 2^64 for i = 0..n-1, split in three limbs of 22, 22 and 20 bits ([3i], [3i+1],
+ * [3i+2] from low to high). With ids < 2^20 every id · limb is < 2^42, so up to 2^11 terms sum
+ * exactly in doubles and carries are propagated once per position, not per term.
+ */
 function powerLimbs(prime: number, n: number): Float64Array {
-  const out = new Float64Array(2 * n);
+  const out = new Float64Array(3 * n);
   const p = BigInt(prime);
   let power = 1n;
   for (let i = 0; i < n; i++) {
-    out[2 * i] = Number(power >> 32n);
-    out[2 * i + 1] = Number(power & 0xffffffffn);
+    out[3 * i] = Number(power & 0x3fffffn);
+    out[3 * i + 1] = Number((power >> 22n) & 0x3fffffn);
+    out[3 * i + 2] = Number(power >> 44n);
     power = (power * p) & MASK64;
   }
   return out;
@@ -125,24 +135,28 @@ function hashRowInto(
   stride: number,
 ): void {
   const m = buckets;
-  const two32ModM = TWO32 % m;
-  const two64ModM = (two32ModM * two32ModM) % m;
+  const l22ModM = L22 % m;
+  const l44ModM = (l22ModM * l22ModM) % m;
+  const l64ModM = (l44ModM * (L20 % m)) % m;
   for (let t = 0; t < ids.length; t++) {
-    // Exact 64-bit sum in two 32-bit limbs; the carry is folded in after every term so each
-    // product and partial sum stays below 2^53.
-    let hi = 0, lo = 0;
-    for (let i = 0; i < n; i++) {
-      const s = t - n + 1 + i;
-      const x = s < 0 ? 0 : ids[s];
-      if (x === 0) continue;
-      lo += x * limbs[2 * i + 1];
-      const carry = Math.floor(lo / TWO32);
-      lo -= carry * TWO32;
-      hi = (hi + carry + x * limbs[2 * i]) % TWO32;
+    // Window [t-n+1, t], weight prime^i on its i-th (oldest first) entry; left padding is 0.
+    let a0 = 0, a1 = 0, a2 = 0;
+    for (let i = Math.max(0, n - 1 - t); i < n; i++) {
+      const x = ids[t - n + 1 + i];
+      a0 += x * limbs[3 * i];
+      a1 += x * limbs[3 * i + 1];
+      a2 += x * limbs[3 * i + 2];
     }
-    // Unsigned value v = hi·2^32 + lo; torch holds it as signed int64 and floor-mods by m.
-    let r = ((hi % m) * two32ModM + lo) % m;
-    if (hi >= 2 ** 31) r = (r - two64ModM + m) % m;
+    let c = Math.floor(a0 / L22);
+    const r0 = a0 - c * L22;
+    a1 += c;
+    c = Math.floor(a1 / L22);
+    const r1 = a1 - c * L22;
+    a2 += c;
+    const r2 = a2 - Math.floor(a2 / L20) * L20; // wrap-around: drop bits above 2^64
+    // v = r0 + r1·2^22 + r2·2^44 unsigned; torch holds it as signed int64 and floor-mods by m.
+    let r = (r0 % m + (r1 % m) * l22ModM % m + (r2 % m) * l44ModM % m) % m;
+    if (r2 >= L20 / 2) r = (r - l64ModM + m) % m;
     out[outOffset + t * stride] = r;
   }
 }

@@ -95,6 +95,14 @@ Deno.test("fast path equals the BigInt reference for random ids, primes and buck
   // Large ids exercise the carry between 32-bit limbs.
   const big = Array.from({ length: 30 }, (_, i) => 2 ** 20 - 1 - i);
   deepEqual(Array.from(ngramHashIds(big, 8, 99991, 6)), referenceIds(big, 8, 99991, 6));
+  // The longest allowed n with the largest ids keeps the limb sums exact.
+  const wide = Array.from({ length: 2100 }, (_, i) => 2 ** 20 - 1 - (i % 3));
+  const fast = ngramHashIds(wide, 2048, 2 ** 26, 3);
+  deepEqual(
+    Array.from(fast.subarray(2040, 2060)),
+    referenceIds(wide, 2048, 2 ** 26, 3).slice(2040, 2060),
+  );
+  throws(() => ngramHashIds([1], 2049, 10), /n-gram size 2049 must be an integer in \[1, 2048\]/);
 });
 
 Deno.test("rollingPolynomialHash wraps like int64 and is signed", () => {
