@@ -100,6 +100,16 @@ Deno.test("serialize sorts names, keeps metadata, handles scalars and empty tens
   );
 });
 
+Deno.test("parses from a view at an odd offset of a larger buffer", () => {
+  const bytes = serializeSafetensors(
+    new Map([["w", { shape: [3], data: new Float32Array([1.5, -2, 3]) }]]),
+  );
+  const big = new Uint8Array(bytes.length + 5);
+  big.set(bytes, 3);
+  const t = parseSafetensors(big.subarray(3, 3 + bytes.length));
+  deepEqual(Array.from(t.get("w")!.data), [1.5, -2, 3]);
+});
+
 Deno.test("F16 and BF16 are widened to F32 exactly", () => {
   // F16: 1.0, -2.0, 65504 (max), 2^-24 (smallest subnormal), +inf, NaN
   const f16 = new Uint16Array([0x3c00, 0xc000, 0x7bff, 0x0001, 0x7c00, 0x7e00]);
