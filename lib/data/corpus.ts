@@ -109,10 +109,8 @@ export async function loadCorpus(source: string | URL = "brown-small"): Promise<
       }, or a directory path such as './my_corpus/' holding train.jsonl and validation.jsonl.`,
     );
   }
-  const [train, validation] = await Promise.all([
-    readSplit(dir, "train", hint),
-    readSplit(dir, "validation", hint),
-  ]);
+  const train = await readSplit(dir, "train", hint);
+  const validation = await readSplit(dir, "validation", hint);
   const name = typeof source === "string" && isName(source) ? source : dir.href;
   return { name, train, validation };
 }
