@@ -1,0 +1,52 @@
+/**
+ * Visualisation: plotly figure specs and d3 SVG drawings of BLT's internals (entropy per byte
+ * and patches, attention, robustness, the training dashboard), and the Jupyter display layer
+ * that shows them in the Deno kernel and in exported HTML.
+ *
+ * @example
+ * ```ts
+ * import { plotlyMimeBundle, robustnessChart } from "./mod.ts";
+ * const fig = robustnessChart([{ family: "BLT", noise: "clean", value: 0.61 }]);
+ * console.log(Object.keys(plotlyMimeBundle(fig, { divId: "f" })).length); // 3
+ * ```
+ * @module
+ */
+export { attentionHeatmap, type AttentionHeatmapOptions } from "./attention_heatmap.ts";
+export {
+  dashboardHtml,
+  type DashboardStats,
+  dashboardStats,
+  type MetricPoint,
+  type MetricsHistory,
+} from "./dashboard.ts";
+export {
+  defaultSink,
+  displayHtml,
+  type DisplayOptions,
+  displayPlotly,
+  type DisplaySink,
+  displaySvg,
+  htmlMimeBundle,
+  inJupyter,
+  LiveDisplay,
+  loadPlotlyJs,
+  type MimeBundle,
+  type PlotlyBundleOptions,
+  plotlyMimeBundle,
+  resetPlotlyLoader,
+  svgMimeBundle,
+} from "./display.ts";
+export {
+  entropyPlot,
+  type EntropyPlotInput,
+  entropyPlotLabels,
+  type EntropyPlotMode,
+  monotonicJumps,
+} from "./entropy_plot.ts";
+export type { PlotlyFigure, PlotlyObject } from "./figure.ts";
+export {
+  robustnessChart,
+  type RobustnessChartOptions,
+  type RobustnessRow,
+} from "./robustness_chart.ts";
+export { createSvg, type SvgRoot, svgString } from "./svg.ts";

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs the project's Jupyter (.venv/, made by scripts/setup.sh) with its config, data and
+# runtime dirs inside the checkout, so a kernelspec or config in $HOME cannot shadow ours.
+#   bash scripts/jupyter.sh lab            (what `deno task lab` runs)
+#   bash scripts/jupyter.sh nbconvert ...  (what scripts/run_notebooks.ts runs)
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+if [ ! -x "$root/.venv/bin/jupyter" ]; then
+  echo "jupyter.sh: $root/.venv/bin/jupyter not found; run: bash scripts/setup.sh" >&2
+  exit 1
+fi
+export JUPYTER_CONFIG_DIR="$root/.jupyter/config"
+export JUPYTER_DATA_DIR="$root/.jupyter/data"
+export JUPYTER_RUNTIME_DIR="$root/.jupyter/runtime"
+# Opts into jupyter_core 6 path rules now, which also silences its migration warning.
+export JUPYTER_PLATFORM_DIRS=1
+export PATH="$root/.tools/node_modules/.bin:$root/.venv/bin:$PATH"
+exec "$root/.venv/bin/jupyter" "$@"
