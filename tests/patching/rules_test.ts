@@ -106,14 +106,12 @@ Deno.test("bad patching input throws errors naming the argument and range", () =
     () => patchLengths([1, 2], { ...base, relativeThreshold: NaN }),
     /'relativeThreshold'/,
   );
-  // deno-lint-ignore no-explicit-any
   assert.throws(
-    () => patchLengths([1, 2], { ...base, mode: "bpe" as any }),
+    () => patchLengths([1, 2], { ...base, mode: "bpe" as unknown as "byte" }),
     /'mode' must be one of entropy, space, static, byte, found bpe/,
   );
-  // deno-lint-ignore no-explicit-any
   assert.throws(
-    () => checkEntropyRule({ kind: "max" } as any),
+    () => checkEntropyRule({ kind: "max" } as unknown as EntropyRule),
     /'rule.kind' must be "global", "monotonic" or "combined", found max/,
   );
 });
