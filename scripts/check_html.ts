@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * Browser check of exported notebooks: opens each HTML page in headless Chromium and asserts
  * that every plotly figure rendered (a `.js-plotly-plot .main-svg` per figure), that every SVG
@@ -171,15 +172,14 @@ async function checkPage(
   try {
     const url = new URL(`file://${await Deno.realPath(path)}`).href;
     await page.goto(url, { waitUntil: "load", timeout: timeoutMs });
-    const want = expected?.plotlyFigures ?? 0;
+    const plotlyExpected = expected?.plotlyFigures ??
+      await page.evaluate(() => document.querySelectorAll("[data-blt-plotly]").length);
     await page.waitForFunction(
       (n) => document.querySelectorAll(".js-plotly-plot .main-svg").length >= n,
-      want,
+      plotlyExpected,
       { timeout: timeoutMs },
     ).catch(() => {/* the counts below say what is missing */});
     const facts = await page.evaluate(inspectPage);
-    const plotlyExpected = expected?.plotlyFigures ??
-      await page.evaluate(() => document.querySelectorAll("[data-blt-plotly]").length);
     if (facts.plotlyRendered < plotlyExpected) {
       problems.push(`plotly: ${facts.plotlyRendered} of ${plotlyExpected} figures rendered`);
     }
