@@ -121,12 +121,19 @@ export function architectureSvg(cfg: BltConfig): string {
     `cross-attn: bytes query patches (h_G → ${k}·h_D)`,
   );
   const side = Math.min(encoder.x, decoder.x, global.x) - 28;
-  path(svg, "byte-states", [
-    { x: encoder.x, y: encoder.y + encoder.h / 2 },
-    { x: side, y: encoder.y + encoder.h / 2 },
-    { x: side, y: decoder.y + decoder.h / 2 },
-    { x: decoder.x, y: decoder.y + decoder.h / 2 },
-  ], "byte states", { x: side - 6, y: global.y + global.h / 2 }, "end");
+  path(
+    svg,
+    "byte-states",
+    [
+      { x: encoder.x, y: encoder.y + encoder.h / 2 },
+      { x: side, y: encoder.y + encoder.h / 2 },
+      { x: side, y: decoder.y + decoder.h / 2 },
+      { x: decoder.x, y: decoder.y + decoder.h / 2 },
+    ],
+    "byte states",
+    { x: side - 6, y: global.y + global.h / 2 },
+    "end",
+  );
   arrow(svg, "logits", top(decoder), bottom(output), `LM head (h_D × ${cfg.vocabSize})`);
 
   svg.append("text").attr("class", "caption")

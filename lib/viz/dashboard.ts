@@ -168,7 +168,9 @@ function checkHistory(h: MetricsHistory): void {
       throw new Error(`history.${name} must be an integer ≥ 0, found ${String(v)}`);
     }
   }
-  for (const [name, v] of Object.entries({ bytesSeen: h.bytesSeen, elapsedSeconds: h.elapsedSeconds })) {
+  for (
+    const [name, v] of Object.entries({ bytesSeen: h.bytesSeen, elapsedSeconds: h.elapsedSeconds })
+  ) {
     if (!Number.isFinite(v) || v < 0) {
       throw new Error(`history.${name} must be a finite number ≥ 0, found ${String(v)}`);
     }
@@ -182,7 +184,9 @@ function checkHistory(h: MetricsHistory): void {
   for (const split of ["train", "validation"] as const) {
     const series = h[split];
     if (!Array.isArray(series)) {
-      throw new Error(`history.${split} must be an array of {step, loss, bpb}, found ${typeof series}`);
+      throw new Error(
+        `history.${split} must be an array of {step, loss, bpb}, found ${typeof series}`,
+      );
     }
     assertFinite(`history.${split}[].step`, series.map((p) => p.step));
     assertFinite(`history.${split}[].loss`, series.map((p) => p.loss));

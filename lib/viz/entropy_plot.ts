@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { BOE_ID, BOS_ID, BPE_ID, byteGlyphs, EOS_ID, OFFSET } from "../bytes/mod.ts";
+import { byteGlyphs, OFFSET } from "../bytes/mod.ts";
+import { SPECIAL_LABELS } from "./byte_units.ts";
 import type { PlotlyFigure, PlotlyObject } from "./figure.ts";
 import { assertFinite, assertPatchLengths, assertSameLength } from "./validate.ts";
 
@@ -28,13 +29,6 @@ export interface EntropyPlotInput {
   /** Figure title. */
   readonly title?: string;
 }
-
-const SPECIAL_LABELS: Readonly<Record<number, string>> = {
-  [BOE_ID]: "<boe>",
-  [BOS_ID]: "<bos>",
-  [EOS_ID]: "<eos>",
-  [BPE_ID]: "<bpe>",
-};
 
 /**
  * One x-axis label per byte: printable glyphs, a multi-byte UTF-8 character on its first byte
@@ -109,8 +103,11 @@ export function entropyPlot(input: EntropyPlotInput): PlotlyFigure {
     starts.push(pos);
     for (let j = 0; j < patchLengths[p]; j++) patchOf.push(p);
   }
-  const hex = Array.from(ids, (id) =>
-    id < OFFSET ? "special" : "0x" + (id - OFFSET).toString(16).toUpperCase().padStart(2, "0"));
+  const hex = Array.from(
+    ids,
+    (id) =>
+      id < OFFSET ? "special" : "0x" + (id - OFFSET).toString(16).toUpperCase().padStart(2, "0"),
+  );
   const entropyTrace: PlotlyObject = {
     type: "scatter",
     mode: "lines+markers",

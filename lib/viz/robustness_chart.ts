@@ -112,4 +112,3 @@ function checkRow(row: RobustnessRow, i: number): void {
     );
   }
 }
-

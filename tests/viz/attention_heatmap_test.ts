@@ -14,7 +14,12 @@ Deno.test("attentionHeatmap: rows are (head, query) pairs, columns are bytes by 
   const h = fig.data[0] as Heatmap;
   assert.equal(h.type, "heatmap");
   assert.deepEqual(h.z, [[0.2, 0.3, 0.5], [0.6, 0.2, 0.2], [1, 0, 0], [0.1, 0.1, 0.8]]);
-  assert.deepEqual(h.y, ["head 0 · query 0", "head 0 · query 1", "head 1 · query 0", "head 1 · query 1"]);
+  assert.deepEqual(h.y, [
+    "head 0 · query 0",
+    "head 0 · query 1",
+    "head 1 · query 0",
+    "head 1 · query 1",
+  ]);
   assert.deepEqual(h.x, [0, 1, 2]);
   assert.deepEqual(h.customdata[3], ["l", "l", "o"]);
   assert.deepEqual((fig.layout.xaxis as { ticktext: string[] }).ticktext, ["l", "l", "o"]);

@@ -9,7 +9,11 @@ const history: MetricsHistory = {
   bytesSeen: 40 * 8 * 1024,
   elapsedSeconds: 20,
   title: "tiny <run>",
-  train: [1, 10, 20, 30, 40].map((s) => ({ step: s, loss: 5 / s + 1, bpb: (5 / s + 1) / Math.LN2 })),
+  train: [1, 10, 20, 30, 40].map((s) => ({
+    step: s,
+    loss: 5 / s + 1,
+    bpb: (5 / s + 1) / Math.LN2,
+  })),
   validation: [20, 40].map((s) => ({ step: s, loss: 5 / s + 1.1, bpb: (5 / s + 1.1) / Math.LN2 })),
 };
 

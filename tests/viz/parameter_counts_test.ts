@@ -19,7 +19,10 @@ async function shapesOf(url: URL): Promise<Map<string, number>> {
     const json = new Uint8Array(n);
     let got = 0;
     while (got < n) got += (await file.read(json.subarray(got))) ?? n;
-    const header = JSON.parse(new TextDecoder().decode(json)) as Record<string, { shape: number[] }>;
+    const header = JSON.parse(new TextDecoder().decode(json)) as Record<
+      string,
+      { shape: number[] }
+    >;
     const counts = new Map<string, number>();
     for (const [name, v] of Object.entries(header)) {
       if (name !== "__metadata__") counts.set(name, v.shape.reduce((a, b) => a * b, 1));
