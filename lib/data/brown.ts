@@ -19,7 +19,8 @@ function splitToken(token: string, where: string): { word: string; tag: string }
   const slash = token.lastIndexOf("/");
   if (slash <= 0 || slash === token.length - 1) {
     throw new Error(
-      `Brown token '${token}' in ${where} is not of the form word/tag: pass the tagged (Form C) text.`,
+      `Brown token '${token}' in ${where} is not of the form word/tag: ` +
+        "pass the tagged (Form C) text.",
     );
   }
   return { word: token.slice(0, slash), tag: token.slice(slash + 1) };

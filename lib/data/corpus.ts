@@ -36,7 +36,8 @@ const LOCATIONS: Readonly<Record<(typeof CORPUS_NAMES)[number], string>> = {
  * ```ts
  * import { type Corpus, CORPUS_NAMES, loadCorpus } from "./mod.ts";
  * const { train, validation }: Corpus = await loadCorpus("brown-small");
- * console.log(CORPUS_NAMES.includes("brown-small"), train.length, validation.length); // true 111 14
+ * console.log(CORPUS_NAMES.includes("brown-small")); // true
+ * console.log(train.length, validation.length); // 111 14
  * ```
  */
 export interface Corpus {
@@ -88,7 +89,8 @@ async function readSplit(dir: URL, split: string, hint: string): Promise<string[
  * ```ts
  * import { type Corpus, CORPUS_NAMES, loadCorpus } from "./mod.ts";
  * const corpus: Corpus = await loadCorpus();
- * console.log(corpus.train[0].slice(0, 29), CORPUS_NAMES.length); // "The Fulton County Grand Jury " 3
+ * console.log(corpus.train[0].slice(0, 28)); // "The Fulton County Grand Jury"
+ * console.log(CORPUS_NAMES.length); // 3
  * ```
  */
 export async function loadCorpus(source: string | URL = "brown-small"): Promise<Corpus> {

@@ -14,7 +14,8 @@
  * // The embedded default corpus, made from the tagged Brown Corpus by `deno task data`.
  * const corpus: Corpus = await loadCorpus(CORPUS_NAMES[0]);
  * console.log(brownToText("\tHello/uh ./.\n")); // "Hello."
- * const records: DocumentRecord[] = parseDocuments(formatDocuments([{ id: "x", text: "Hi" }]), "x");
+ * const jsonl = formatDocuments([{ id: "x", text: "Hi" }]);
+ * const records: DocumentRecord[] = parseDocuments(jsonl, "x");
  * // Encode once; sample training windows and sweep validation windows.
  * const options: WindowOptions = { window: 64, batchSize: 4 };
  * const seed = new Rng(0).fork("data").int(2 ** 31);
@@ -22,7 +23,8 @@
  * const valid: SequentialBatches = sequentialBatches(encodeDocuments(corpus.validation), options);
  * const batch: WindowBatch = train.batchAt(0); // ids [4, 64], targetMask [4, 64]
  * const state: RngState = new Rng(seed).state(); // JSON, for checkpoints
- * console.log(records.length, batch.targets, valid.targets, state.algorithm); // 1 252 169919 "sfc32"
+ * console.log(records.length, batch.targets, valid.targets); // 1 252 169919
+ * console.log(state.algorithm); // "sfc32"
  * ```
  * @module
  */
