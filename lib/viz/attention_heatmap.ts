@@ -72,6 +72,7 @@ export function attentionHeatmap(
     y: rowNames,
     customdata: rows.map((row) => row.map((_, i) => byteLabels[i])),
     colorscale: "Blues",
+    reversescale: true, // plotly's "Blues" runs dark → light; strong attention should be dark
     zmin: 0,
     colorbar: { title: { text: "weight" } },
     hovertemplate: "%{y}<br>byte %{x}: %{customdata}<br>weight %{z:.3f}<extra></extra>",
@@ -98,7 +99,8 @@ export function attentionHeatmap(
         tickvals: columns,
         ticktext: [...byteLabels],
       },
-      yaxis: { title: { text: "head · query" }, autorange: "reversed" },
+      yaxis: { autorange: "reversed" },
+      margin: { l: 130 }, // room for the "head h · query q" row labels
       shapes,
     },
   };

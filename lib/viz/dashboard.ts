@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { EvalMetrics, StepMetrics } from "../train/loop.ts";
 import { d3 } from "./d3.ts";
 import { createSvg, svgString } from "./svg.ts";
 import { assertFinite } from "./validate.ts";
@@ -104,6 +105,69 @@ export function dashboardHtml(history: MetricsHistory): string {
     `<span>${percent}% · ${escapeHtml(line)}</span></div>` +
     curvesSvg(history) +
     `</div>`;
+}
+
+/**
+ * A history before the first step, to fold the training loop's metrics into.
+ *
+ * @example
+ * ```ts
+ * import { emptyHistory } from "./dashboard.ts";
+ * emptyHistory(1000, "tiny BLT").train.length; // 0
+ * ```
+ */
+export function emptyHistory(totalSteps: number, title?: string): MetricsHistory {
+  const history = {
+    step: 0,
+    totalSteps,
+    bytesSeen: 0,
+    elapsedSeconds: 0,
+    train: [],
+    validation: [],
+  };
+  checkHistory(history);
+  return title === undefined ? history : { ...history, title };
+}
+
+/**
+ * Folds one training step (the loop's `onStep` metrics) into a new history. Elapsed time is the
+ * sum of step times, so throughput and ETA describe training steps (validation excluded).
+ *
+ * @example
+ * ```ts
+ * import { emptyHistory, withStep } from "./dashboard.ts";
+ * const h = withStep(emptyHistory(10), {
+ *   step: 1, loss: 5.5, bitsPerByte: 7.9, lr: 1e-3, gradNorm: 1, bytes: 4096, seconds: 2,
+ *   bytesPerSecond: 2048, tflops: null,
+ * });
+ * h.bytesSeen; // 4096
+ * ```
+ */
+export function withStep(history: MetricsHistory, m: StepMetrics): MetricsHistory {
+  return {
+    ...history,
+    step: m.step,
+    bytesSeen: history.bytesSeen + m.bytes,
+    elapsedSeconds: history.elapsedSeconds + m.seconds,
+    train: [...history.train, { step: m.step, loss: m.loss, bpb: m.bitsPerByte }],
+  };
+}
+
+/**
+ * Folds one validation result (the loop's `onEval` metrics) into a new history.
+ *
+ * @example
+ * ```ts
+ * import { emptyHistory, withEval } from "./dashboard.ts";
+ * const h = withEval(emptyHistory(10), { step: 0, bitsPerByte: 8, lossNats: 5.5, bytes: 512 });
+ * h.validation[0].bpb; // 8
+ * ```
+ */
+export function withEval(history: MetricsHistory, m: EvalMetrics): MetricsHistory {
+  return {
+    ...history,
+    validation: [...history.validation, { step: m.step, loss: m.lossNats, bpb: m.bitsPerByte }],
+  };
 }
 
 const PANEL = { width: 340, height: 220, left: 48, right: 12, top: 24, bottom: 36 } as const;

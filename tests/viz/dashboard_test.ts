@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { DOMParser } from "linkedom";
-import { dashboardHtml, dashboardStats, type MetricsHistory } from "../../lib/viz/dashboard.ts";
+import {
+  dashboardHtml,
+  dashboardStats,
+  emptyHistory,
+  type MetricsHistory,
+  withEval,
+  withStep,
+} from "../../lib/viz/dashboard.ts";
 import { assertWellFormedXml } from "./well_formed.ts";
 
 const history: MetricsHistory = {
@@ -73,4 +80,31 @@ Deno.test("dashboardStats rejects inconsistent histories", () => {
       }),
     /history\.validation must be in step order/,
   );
+});
+
+Deno.test("withStep/withEval fold the training loop's callbacks into a history", () => {
+  let h = emptyHistory(4, "run");
+  for (let step = 1; step <= 2; step++) {
+    h = withStep(h, {
+      step,
+      loss: 5 - step,
+      bitsPerByte: (5 - step) / Math.LN2,
+      lr: 1e-3,
+      gradNorm: 1,
+      bytes: 1000,
+      seconds: 0.5,
+      bytesPerSecond: 2000,
+      tflops: null,
+    });
+  }
+  h = withEval(h, { step: 2, bitsPerByte: 4.5, lossNats: 3.1, bytes: 500 });
+  assert.equal(h.step, 2);
+  assert.equal(h.bytesSeen, 2000);
+  assert.equal(h.elapsedSeconds, 1);
+  assert.deepEqual(h.train.map((p) => p.loss), [4, 3]);
+  assert.deepEqual(h.validation, [{ step: 2, loss: 3.1, bpb: 4.5 }]);
+  const s = dashboardStats(h);
+  assert.equal(s.bytesPerSecond, 2000);
+  assert.equal(s.etaSeconds, 1);
+  assert.throws(() => emptyHistory(-1), /history\.totalSteps must be an integer ≥ 0/);
 });
