@@ -1,0 +1,17 @@
+/**
+ * The list of our own (non-overriding) webgpu kernel configs, registered by enableGpuKernels().
+ *
+ * @module
+ */
+import type * as tf from "@tensorflow/tfjs";
+
+/**
+ * All fused kernels of lib/gpu as tfjs KernelConfigs.
+ *
+ * @example
+ * ```ts
+ * import { fusedKernelConfigs } from "./lib/gpu/fused_kernels.ts";
+ * console.log(fusedKernelConfigs.every((c) => c.backendName === "webgpu")); // true
+ * ```
+ */
+export const fusedKernelConfigs: readonly tf.KernelConfig[] = [];

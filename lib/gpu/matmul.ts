@@ -1,0 +1,158 @@
+/**
+ * Our BatchMatMul kernel for tfjs's webgpu backend (the WGSL is in matmul_wgsl.ts). Same
+ * semantics as the stock kernel: rank ≥ 2 inputs, transposeA/transposeB, batch dims broadcast
+ * when one side has batch 1. Registered by `enableGpuKernels()`; tfjs's BatchMatMul gradient
+ * calls matMul again, so backward passes run on it too.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
+import { dispatch, type Uniform } from "./dispatch.ts";
+import { MATMUL_TILE, matmulWgsl, splitKReduceWgsl } from "./matmul_wgsl.ts";
+
+/** Workgroups below which we split K: about two waves on a 132-SM H100. */
+const TARGET_WORKGROUPS = 264;
+/** Shortest k range one split-K workgroup gets (keeps the partial sums worth their traffic). */
+const MIN_K_CHUNK = 256;
+
+/** Resolved geometry of one batched matmul. */
+export interface MatmulPlan {
+  /** Rows of op(A) and of C. */
+  readonly m: number;
+  /** Columns of op(B) and of C. */
+  readonly n: number;
+  /** Shared inner dimension. */
+  readonly k: number;
+  /** Batch count of C (after broadcasting). */
+  readonly batches: number;
+  /** Output shape: broadcast batch dims + [m, n]. */
+  readonly outShape: number[];
+  /** Split-K factor (1 = none) and the k range each split covers (multiple of the tile depth). */
+  readonly splits: number;
+  readonly kChunk: number;
+}
+
+/**
+ * Checks shapes like tf.matMul and chooses tiles and split-K.
+ *
+ * @example
+ * ```ts
+ * import { planMatmul } from "./lib/gpu/matmul.ts";
+ * const p = planMatmul([256, 65536], [65536, 768], false, false);
+ * console.log(p.m, p.n, p.splits > 1); // 256 768 true
+ * ```
+ */
+export function planMatmul(
+  aShape: readonly number[],
+  bShape: readonly number[],
+  transposeA: boolean,
+  transposeB: boolean,
+): MatmulPlan {
+  if (aShape.length < 2 || bShape.length < 2) {
+    throw new Error(
+      `batchMatMul: inputs need rank ≥ 2, found a [${aShape}] and b [${bShape}]; reshape first.`,
+    );
+  }
+  const ra = aShape.length, rb = bShape.length;
+  const m = transposeA ? aShape[ra - 1] : aShape[ra - 2];
+  const ka = transposeA ? aShape[ra - 2] : aShape[ra - 1];
+  const kb = transposeB ? bShape[rb - 1] : bShape[rb - 2];
+  const n = transposeB ? bShape[rb - 2] : bShape[rb - 1];
+  if (ka !== kb) {
+    throw new Error(
+      `batchMatMul: inner dims differ: a [${aShape}] (transposeA=${transposeA}) gives ${ka}, ` +
+        `b [${bShape}] (transposeB=${transposeB}) gives ${kb}; they must match.`,
+    );
+  }
+  const outer = tf.broadcast_util.assertAndGetBroadcastShape(
+    aShape.slice(0, -2),
+    bShape.slice(0, -2),
+  );
+  const batches = outer.reduce((p, d) => p * d, 1);
+  const tiles = Math.ceil(m / MATMUL_TILE.bm) * Math.ceil(n / MATMUL_TILE.bn) * batches;
+  let splits = 1;
+  if (tiles < TARGET_WORKGROUPS && ka >= 2 * MIN_K_CHUNK) {
+    splits = Math.min(Math.ceil(TARGET_WORKGROUPS / tiles), Math.floor(ka / MIN_K_CHUNK));
+  }
+  const kChunk = Math.ceil(Math.ceil(ka / splits) / MATMUL_TILE.bk) * MATMUL_TILE.bk;
+  splits = Math.max(1, Math.ceil(ka / kChunk));
+  return { m, n, k: ka, batches, outShape: [...outer, m, n], splits, kChunk };
+}
+
+/**
+ * Runs our tiled matmul on TensorInfos (the kernelFunc body); returns C with `plan.outShape`.
+ *
+ * @example
+ * ```ts
+ * import { batchMatMulGpu } from "./lib/gpu/matmul.ts";
+ * console.log(typeof batchMatMulGpu); // called by the registered BatchMatMul kernel
+ * ```
+ */
+export function batchMatMulGpu(
+  backend: WebGPUBackend,
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  transposeA: boolean,
+  transposeB: boolean,
+): tf.TensorInfo {
+  if (a.dtype !== "float32" || b.dtype !== "float32") {
+    throw new Error(`batchMatMul (gpu): float32 inputs expected, found ${a.dtype} and ${b.dtype}.`);
+  }
+  const p = planMatmul(a.shape, b.shape, transposeA, transposeB);
+  const batchA = a.shape.slice(0, -2).reduce((x, d) => x * d, 1);
+  const batchB = b.shape.slice(0, -2).reduce((x, d) => x * d, 1);
+  if ((batchA !== 1 && batchA !== p.batches) || (batchB !== 1 && batchB !== p.batches)) {
+    throw new Error(
+      `batchMatMul (gpu): batch dims of a [${a.shape}] and b [${b.shape}] must be equal or 1.`,
+    );
+  }
+  const u = (value: number): Uniform => ({ type: "uint32", value });
+  const uniforms = [
+    u(p.m),
+    u(p.n),
+    u(p.k),
+    u(p.batches),
+    u(batchA === 1 ? 0 : p.m * p.k),
+    u(batchB === 1 ? 0 : p.k * p.n),
+    u(p.kChunk),
+  ];
+  const launch = {
+    key: `blt_matmul_${transposeA ? "T" : "N"}${transposeB ? "T" : "N"}`,
+    wgsl: () => matmulWgsl(transposeA, transposeB),
+    workgroups: [
+      Math.ceil(p.n / MATMUL_TILE.bn),
+      Math.ceil(p.m / MATMUL_TILE.bm),
+      p.batches * p.splits,
+    ] as const,
+  };
+  if (p.splits === 1) {
+    return dispatch(
+      backend,
+      launch,
+      [a, b],
+      [{ shape: p.outShape, dtype: "float32" }],
+      uniforms,
+    )[0];
+  }
+  const size = p.batches * p.m * p.n;
+  const [partial] = dispatch(backend, launch, [a, b], [{
+    shape: [p.splits, size],
+    dtype: "float32",
+  }], uniforms);
+  const groups = Math.ceil(size / 256);
+  const gx = Math.min(groups, 65535);
+  const [out] = dispatch(
+    backend,
+    {
+      key: "blt_splitk_reduce",
+      wgsl: splitKReduceWgsl,
+      workgroups: [gx, Math.ceil(groups / gx), 1],
+    },
+    [partial],
+    [{ shape: p.outShape, dtype: "float32" }],
+    [u(size), u(p.splits)],
+  );
+  backend.disposeData(partial.dataId);
+  return out;
+}
