@@ -24,7 +24,7 @@ export { fromHfConfig, toHfConfig } from "./model/io/hf_config.ts";
  * console.log(g.dim / g.heads === g.headDim); // true
  * ```
  */
-export interface TransformerConfig {
+export type TransformerConfig = {
   /** Hidden width h. */
   readonly dim: number;
   readonly layers: number;
@@ -41,7 +41,7 @@ export interface TransformerConfig {
   readonly slidingWindow: number | null;
   /** Hugging Face `max_position_embeddings`; informational (default RoPE has no length limit). */
   readonly maxPositions: number;
-}
+};
 
 /**
  * A local (byte-level) stack with cross-attention: encoder (bytes → patches, §3.2.2) or decoder
@@ -53,11 +53,11 @@ export interface TransformerConfig {
  * console.log(PRESETS.tiny.decoder.crossAttnAllLayers); // true
  * ```
  */
-export interface LocalStackConfig extends TransformerConfig {
+export type LocalStackConfig = TransformerConfig & {
   /** Cross-attention at every layer (true) or only after the last (encoder) / before the first
    * (decoder) layer. */
   readonly crossAttnAllLayers: boolean;
-}
+};
 
 /**
  * Hash n-gram embeddings (§3.2.1): one table of `buckets` rows per (function, n).
@@ -68,14 +68,14 @@ export interface LocalStackConfig extends TransformerConfig {
  * console.log(PRESETS.tiny.hash.sizes); // [3, 4, 5, 6, 7, 8]
  * ```
  */
-export interface HashConfig {
+export type HashConfig = {
   /** n-gram sizes, e.g. [3, 4, 5, 6, 7, 8]. */
   readonly sizes: readonly number[];
   /** Rows per table (Hugging Face `encoder_hash_byte_group_vocab`). */
   readonly buckets: number;
   /** Number of hash functions (primes). */
   readonly functions: number;
-}
+};
 
 /**
  * How bytes are grouped into patches (§2). `entropy`: a new patch where the entropy model's
@@ -88,7 +88,7 @@ export interface HashConfig {
  * console.log(PRESETS.tiny.patching.mode); // "entropy"
  * ```
  */
-export interface PatchingConfig {
+export type PatchingConfig = {
   readonly mode: PatchingMode;
   /** Global entropy threshold θ (nats). */
   readonly threshold: number;
@@ -101,7 +101,7 @@ export interface PatchingConfig {
   readonly patchSize: number;
   /** Split longer patches; null = unbounded. */
   readonly maxPatchLength: number | null;
-}
+};
 
 /**
  * Patching schemes of the paper (§2.1–2.3) plus one byte per patch.
@@ -123,7 +123,7 @@ export type PatchingMode = "entropy" | "space" | "static" | "byte";
  * console.log(PRESETS.small.global.dim); // 512
  * ```
  */
-export interface BltConfig {
+export type BltConfig = {
   /** Byte vocabulary: 256 bytes + 4 specials (BOE, BOS, EOS, BPE). Always 260. */
   readonly vocabSize: number;
   readonly encoder: LocalStackConfig;
@@ -141,7 +141,7 @@ export interface BltConfig {
   readonly resetAtEos: boolean;
   /** Hugging Face top-level `max_position_embeddings` (informational). */
   readonly maxPositions: number;
-}
+};
 
 /**
  * Names of the presets.

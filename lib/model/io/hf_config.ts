@@ -11,6 +11,7 @@ import {
   type BltConfig,
   type LocalStackConfig,
   type PatchingMode,
+  PRESETS,
   type TransformerConfig,
   validateConfig,
 } from "../../config.ts";
@@ -311,4 +312,51 @@ export function toHfConfig(cfg: BltConfig): Record<string, unknown> {
     patcher_config: { ...stackToHf(c.entropyModel ?? PLACEHOLDER_PATCHER), vocab_size: 260 },
     ...(Object.keys(ext).length > 0 ? { blt_extensions: ext } : {}),
   };
+}
+
+/**
+ * Reads a standalone Hugging Face `BltPatcher` `config.json` (model_type `blt_patcher`) into the
+ * entropy model's {@link TransformerConfig}.
+ *
+ * @example
+ * ```ts
+ * import { patcherFromHfConfig, patcherToHfConfig } from "./hf_config.ts";
+ * import { PRESETS } from "../../config.ts";
+ * console.log(patcherFromHfConfig(patcherToHfConfig(PRESETS.tiny.entropyModel!)).dim); // 64
+ * ```
+ */
+export function patcherFromHfConfig(json: unknown, source = "config.json"): TransformerConfig {
+  const o = obj(json, source);
+  const ext = obj(o.blt_extensions ?? {}, `${source}.blt_extensions`);
+  const { blt_extensions: _, ...rest } = o;
+  const cfg = stackFromHf(rest, source, (ext.sliding_window as number | undefined) ?? null);
+  return validateConfig({ ...toJsonConfig(), entropyModel: cfg }, source).entropyModel!;
+}
+
+/**
+ * Writes the entropy model's config as a standalone Hugging Face `BltPatcher` `config.json`.
+ *
+ * @example
+ * ```ts
+ * import { patcherToHfConfig } from "./hf_config.ts";
+ * import { PRESETS } from "../../config.ts";
+ * console.log(patcherToHfConfig(PRESETS.tiny.entropyModel!).model_type); // blt_patcher
+ * ```
+ */
+export function patcherToHfConfig(cfg: TransformerConfig): Record<string, unknown> {
+  return {
+    architectures: ["BltPatcher"],
+    model_type: "blt_patcher",
+    ...stackToHf(cfg),
+    vocab_size: 260,
+    dtype: "float32",
+    ...(cfg.slidingWindow !== null
+      ? { blt_extensions: { sliding_window: cfg.slidingWindow } }
+      : {}),
+  };
+}
+
+/** A complete config around a stack, so the stack can be validated with the shared rules. */
+function toJsonConfig(): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(PRESETS.tiny));
 }

@@ -1,0 +1,136 @@
+/**
+ * BLT's patch ↔ byte cross-attention (paper §3.2.2, §3.3): RMSNorm on queries and on keys/values,
+ * no RoPE, and the output already carrying the query residual (`o_proj(attn) + queries`), to
+ * which the caller adds its own residual again, exactly as Hugging Face's `BltCrossAttention`.
+ *
+ * Each query group attends only to its own small set of key rows, gathered by index (a patch's
+ * bytes in the encoder, a byte's patch slots in the decoder), instead of a dense
+ * `[queries, keys]` score matrix with a mask.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { linear, type Params } from "../params.ts";
+import { rmsNorm } from "./rms_norm.ts";
+
+/**
+ * Registers a cross-attention layer's weights (`q_norm`, `k_norm`, `q/k/v/o_proj`).
+ *
+ * @example
+ * ```ts
+ * import { Params } from "../params.ts";
+ * import { initCrossAttention } from "./cross_attention.ts";
+ * const p = new Params(0);
+ * initCrossAttention(p, "x", 8);
+ * console.log(p.names().length); // 6
+ * p.dispose();
+ * ```
+ */
+export function initCrossAttention(p: Params, prefix: string, dim: number): void {
+  p.ones(`${prefix}.q_norm.weight`, dim);
+  p.ones(`${prefix}.k_norm.weight`, dim);
+  for (const name of ["q_proj", "k_proj", "v_proj", "o_proj"]) {
+    p.linear(`${prefix}.${name}.weight`, dim, dim, dim);
+  }
+}
+
+/**
+ * Which key rows each query group sees.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import type { KeyGather } from "./cross_attention.ts";
+ * const g: KeyGather = { index: tf.tensor3d([[[0, 1]]], [1, 1, 2], "int32"), bias: null, empty: null };
+ * ```
+ */
+export interface KeyGather {
+  /** `[B, G, S]` int32 rows of the key source for group g (padding entries point anywhere). */
+  readonly index: tf.Tensor3D;
+  /** `[B, G, S]` additive bias (0 or MASKED) for padding entries; null when all are real. */
+  readonly bias: tf.Tensor3D | null;
+  /** `[B, G]` bool: groups with no real key. Hugging Face gives them a uniform softmax over
+   * the whole key source (its mask is constant on that row), i.e. the mean value. */
+  readonly empty: tf.Tensor2D | null;
+}
+
+/**
+ * Cross-attention of query groups `[B, G, Q, h]` to gathered rows of `source` `[B, N, h]`;
+ * returns `[B, G, Q, h]` = o_proj(attention) + queries.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { Params } from "../params.ts";
+ * import { crossAttention, initCrossAttention } from "./cross_attention.ts";
+ * const p = new Params(0);
+ * initCrossAttention(p, "x", 8);
+ * const index = tf.tensor3d([[[0, 1], [2, 2]]], [1, 2, 2], "int32"); // group 0: rows 0,1; group 1: row 2
+ * const y = crossAttention(p, "x", 2, 1e-5, tf.ones([1, 2, 3, 8]), tf.ones([1, 3, 8]), {
+ *   index,
+ *   bias: null,
+ *   empty: null,
+ * });
+ * console.log(y.shape); // [1, 2, 3, 8]
+ * ```
+ */
+export function crossAttention(
+  p: Params,
+  prefix: string,
+  heads: number,
+  eps: number,
+  queries: tf.Tensor4D,
+  source: tf.Tensor3D,
+  gather: KeyGather,
+): tf.Tensor4D {
+  return tf.tidy(() => {
+    const w = (name: string) => p.get(`${prefix}.${name}.weight`);
+    const [B, G, Q, h] = queries.shape;
+    const S = gather.index.shape[2];
+    const d = h / heads;
+    const q = linear(rmsNorm(queries, w("q_norm"), eps), w("q_proj")); // [B, G, Q, h]
+    const kvIn = rmsNorm(source, w("k_norm"), eps); // [B, N, h]
+    const k = linear(kvIn, w("k_proj")); // [B, N, h]
+    const v = linear(kvIn, w("v_proj")); // [B, N, h]
+    const flatIndex = tf.reshape(gather.index, [B, G * S]);
+    const perGroup = (x: tf.Tensor) =>
+      tf.reshape(
+        tf.transpose(tf.reshape(tf.gather(x, flatIndex, 1, 1), [B, G, S, heads, d]), [
+          0,
+          1,
+          3,
+          2,
+          4,
+        ]),
+        [B * G * heads, S, d],
+      ); // [B·G·H, S, d]
+    const qh = tf.reshape(
+      tf.transpose(tf.reshape(q, [B, G, Q, heads, d]), [0, 1, 3, 2, 4]),
+      [B * G * heads, Q, d],
+    ); // [B·G·H, Q, d]
+    let scores = tf.mul(tf.matMul(qh, perGroup(k), false, true), d ** -0.5); // [B·G·H, Q, S]
+    if (gather.bias !== null) {
+      const bias = tf.reshape(
+        tf.tile(tf.reshape(gather.bias, [B, G, 1, 1, S]), [1, 1, heads, 1, 1]),
+        [B * G * heads, 1, S],
+      );
+      scores = tf.add(scores, bias);
+    }
+    let attn = tf.reshape(
+      tf.transpose(tf.reshape(tf.matMul(tf.softmax(scores), perGroup(v)), [B, G, heads, Q, d]), [
+        0,
+        1,
+        3,
+        2,
+        4,
+      ]),
+      [B, G, Q, h],
+    ); // [B, G, Q, h]
+    if (gather.empty !== null) {
+      const meanV = tf.reshape(tf.mean(v, 1), [B, 1, 1, h]); // [B, 1, 1, h]
+      const empty = tf.reshape(gather.empty, [B, G, 1, 1]);
+      attn = tf.where(tf.broadcastTo(empty, attn.shape), tf.broadcastTo(meanV, attn.shape), attn);
+    }
+    return tf.add(linear(attn, w("o_proj")), queries) as tf.Tensor4D;
+  });
+}

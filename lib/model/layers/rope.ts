@@ -1,0 +1,68 @@
+/**
+ * Rotary position embeddings (Su et al. 2021) with interleaved pairs: dimensions (2i, 2i+1) of
+ * each head rotate together by angle p · θ^(−2i/d), as in the official BLT code (Llama-style
+ * RoPE rotates halves instead; BLT checkpoints need the interleaved form).
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+
+/**
+ * cos and sin tables `[T, d]` for positions 0..T−1, each frequency repeated for its pair. The
+ * angle is rounded to float32 as the reference computes it, so long sequences match too.
+ *
+ * @example
+ * ```ts
+ * import { ropeTables } from "./rope.ts";
+ * const { cos, sin } = ropeTables(3, 4, 10000); // [3, 4] each
+ * console.log(cos.shape, sin.arraySync()[0]); // [3, 4] [0, 0, 0, 0]
+ * cos.dispose();
+ * sin.dispose();
+ * ```
+ */
+export function ropeTables(
+  T: number,
+  headDim: number,
+  theta: number,
+): { cos: tf.Tensor2D; sin: tf.Tensor2D } {
+  const half = headDim / 2;
+  const invFreq = new Float32Array(half);
+  for (let i = 0; i < half; i++) {
+    invFreq[i] = 1 / Math.fround(theta ** Math.fround((2 * i) / headDim));
+  }
+  const cos = new Float32Array(T * headDim), sin = new Float32Array(T * headDim);
+  for (let t = 0; t < T; t++) {
+    for (let i = 0; i < half; i++) {
+      const angle = Math.fround(t * invFreq[i]);
+      const c = Math.cos(angle), s = Math.sin(angle);
+      const o = t * headDim + 2 * i;
+      cos[o] = cos[o + 1] = c;
+      sin[o] = sin[o + 1] = s;
+    }
+  }
+  return { cos: tf.tensor2d(cos, [T, headDim]), sin: tf.tensor2d(sin, [T, headDim]) };
+}
+
+/**
+ * Rotates queries or keys `[B, H, T, d]` by their positions: x·cos + rot(x)·sin with
+ * rot(x)[2i] = −x[2i+1], rot(x)[2i+1] = x[2i].
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { applyRope, ropeTables } from "./rope.ts";
+ * const { cos, sin } = ropeTables(2, 2, 10000);
+ * const y = applyRope(tf.tensor4d([1, 0, 1, 0], [1, 1, 2, 2]), cos, sin); // position 1 turns by 1 rad
+ * console.log(y.arraySync()[0][0][1]); // ≈ [0.5403, 0.8415]
+ * ```
+ */
+export function applyRope(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const shape = x.shape;
+    const d = shape[shape.length - 1];
+    const pairs = tf.reshape(x, [...shape.slice(0, -1), d / 2, 2]); // [..., d/2, 2]
+    const [even, odd] = tf.split(pairs, 2, -1);
+    const rotated = tf.reshape(tf.concat([tf.neg(odd), even], -1), shape); // [..., d]
+    return tf.add(tf.mul(x, cos), tf.mul(rotated, sin));
+  });
+}
