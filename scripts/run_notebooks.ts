@@ -108,35 +108,32 @@ if (import.meta.main) {
   const timeout = Deno.env.get("BLT_CELL_TIMEOUT") ?? (scale === "ci" ? "900" : "-1");
   await Deno.mkdir(OUT_DIR, { recursive: true });
   console.log(`notebooks: ${paths.length} at BLT_SCALE=${scale} → ${OUT_DIR}`);
-  let failed = 0;
-  const pages: string[] = [];
+  const failed = new Set<string>();
+  const pages = new Map<string, string>();
   for (const path of paths) {
     try {
       const result = await runNotebook(path, scale, timeout);
-      pages.push(result.html);
+      pages.set(result.html, path);
       const verdict = result.errors.length === 0 ? "ok" : "FAILED";
       console.log(`${verdict} ${path} (${result.seconds.toFixed(1)} s) → ${result.html}`);
       for (const e of result.errors) console.log(`  - ${e}`);
-      if (result.errors.length > 0) failed++;
+      if (result.errors.length > 0) failed.add(path);
     } catch (e) {
-      failed++;
+      failed.add(path);
       console.log(`FAILED ${path}: ${(e as Error).message}`);
     }
   }
-  if (browserCheck && pages.length > 0) {
-    for (const r of await checkPages(pages)) {
+  if (browserCheck && pages.size > 0) {
+    for (const r of await checkPages([...pages.keys()])) {
       const verdict = r.problems.length === 0 ? "ok" : "FAILED";
       console.log(
         `${verdict} browser ${r.page}: plotly ${r.plotlyRendered}/${r.plotlyExpected}, ` +
           `svg drawings ${r.svgDrawings}`,
       );
-      // Cell errors were already counted above; count pages that fail for other reasons too.
       for (const p of r.problems) console.log(`  - ${p}`);
-      if (r.problems.length > 0 && !r.problems.every((p) => p.startsWith("cell "))) failed++;
+      if (r.problems.length > 0) failed.add(pages.get(r.page)!);
     }
   }
-  console.log(
-    `notebooks: ${paths.length - Math.min(failed, paths.length)} passed, ${failed} failed`,
-  );
-  if (failed > 0) Deno.exit(1);
+  console.log(`notebooks: ${paths.length - failed.size} passed, ${failed.size} failed`);
+  if (failed.size > 0) Deno.exit(1);
 }

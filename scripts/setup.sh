@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # One-command set-up, then the main job. Run from anywhere:  bash scripts/setup.sh
+# (--install-only: stop after installing; .ci/run uses it and runs every notebook itself).
 #
 # Needs Node 20 + npm, python3 (with venv) and the npm registry; pip reads the machine's local
 # mirror (pip.conf). Everything lands inside the checkout, nothing in $HOME:
@@ -54,6 +55,8 @@ spec["env"] = {"NO_COLOR": "1", "DENO_NO_UPDATE_CHECK": "1"}
 json.dump(spec, open(path, "w"), indent=2)
 PY
 bash scripts/jupyter.sh kernelspec list
+
+if [ "${1:-}" = "--install-only" ]; then exit 0; fi
 
 step "Main job: the quickstart notebook, headless, to out/notebooks/"
 browser=()

@@ -11,6 +11,7 @@
  * ```
  * @module
  */
+export { architectureSvg } from "./architecture.ts";
 export { attentionHeatmap, type AttentionHeatmapOptions } from "./attention_heatmap.ts";
 export {
   dashboardHtml,
@@ -44,6 +45,14 @@ export {
   monotonicJumps,
 } from "./entropy_plot.ts";
 export type { PlotlyFigure, PlotlyObject } from "./figure.ts";
+export {
+  type BltParameterCounts,
+  bltParameterCounts,
+  crossAttentionParameters,
+  type LocalStackCounts,
+  transformerLayerParameters,
+} from "./parameter_counts.ts";
+export { type PatchStripOptions, patchStripSvg } from "./patch_strip.ts";
 export {
   robustnessChart,
   type RobustnessChartOptions,
