@@ -45,7 +45,8 @@ export function causalBias(
       const same = tf.equal(tf.reshape(docIds, [B, 1, T, 1]), tf.reshape(docIds, [B, 1, 1, T]));
       mask = tf.logicalAnd(mask, same); // [B, 1, T, T]
     }
-    return tf.where(mask, tf.zerosLike(mask), tf.fill(mask.shape, MASKED)) as tf.Tensor4D;
+    const bias: tf.Tensor = tf.where(mask, tf.zeros(mask.shape), tf.fill(mask.shape, MASKED));
+    return bias as tf.Tensor4D;
   });
 }
 
