@@ -8,7 +8,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { BltConfig } from "../config.ts";
 import { block, initBlock } from "./layers/block.ts";
-import { crossAttention, initCrossAttention } from "./layers/cross_attention.ts";
+import { crossAttention, gatherRows, initCrossAttention } from "./layers/cross_attention.ts";
 import { linear, type Params } from "./params.ts";
 
 const PREFIX = "model.local_encoder";
@@ -60,7 +60,7 @@ function patchMax(hidden: tf.Tensor3D, pool: EncoderPooling): tf.Tensor3D {
   return tf.tidy(() => {
     const [B, P, L] = pool.index.shape;
     const h = hidden.shape[2];
-    const gathered = tf.reshape(tf.gather(hidden, tf.reshape(pool.index, [B, P * L]), 1, 1), [
+    const gathered = tf.reshape(gatherRows(hidden, tf.reshape(pool.index, [B, P * L])), [
       B,
       P,
       L,

@@ -35,6 +35,29 @@ export function initCrossAttention(p: Params, prefix: string, dim: number): void
 }
 
 /**
+ * Rows of each sequence: `x` `[B, N, h]`, `index` `[B, M]` int32 into N → `[B, M, h]`. A flat
+ * gather with per-sequence offsets (tfjs-backend-wasm 4.22's batched gather mixes up sequences
+ * when B > 1).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { gatherRows } from "./cross_attention.ts";
+ * const x = tf.tensor3d([1, 2, 3, 4], [2, 2, 1]); // [B=2, N=2, h=1]
+ * console.log(gatherRows(x, tf.tensor2d([1, 1, 0, 1], [2, 2], "int32")).dataSync()); // [2, 2, 3, 4]
+ * ```
+ */
+export function gatherRows(x: tf.Tensor, index: tf.Tensor): tf.Tensor3D {
+  return tf.tidy(() => {
+    const [B, N, h] = x.shape;
+    const M = index.shape[1]!;
+    const offsets = tf.mul(tf.reshape(tf.range(0, B, 1, "int32"), [B, 1]), tf.scalar(N, "int32"));
+    const flat = tf.reshape(tf.add(index, offsets), [B * M]);
+    return tf.reshape(tf.gather(tf.reshape(x, [B * N, h]), flat), [B, M, h]) as tf.Tensor3D;
+  });
+}
+
+/**
  * Which key rows each query group sees.
  *
  * @example
@@ -95,7 +118,7 @@ export function crossAttention(
     const flatIndex = tf.reshape(gather.index, [B, G * S]);
     const perGroup = (x: tf.Tensor) =>
       tf.reshape(
-        tf.transpose(tf.reshape(tf.gather(x, flatIndex, 1, 1), [B, G, S, heads, d]), [
+        tf.transpose(tf.reshape(gatherRows(x, flatIndex), [B, G, S, heads, d]), [
           0,
           1,
           3,
