@@ -27,15 +27,10 @@ export {
   displayPlotly,
   type DisplaySink,
   displaySvg,
-  htmlMimeBundle,
   inJupyter,
   LiveDisplay,
   loadPlotlyJs,
-  type MimeBundle,
-  type PlotlyBundleOptions,
-  plotlyMimeBundle,
   resetPlotlyLoader,
-  svgMimeBundle,
 } from "./display.ts";
 export {
   entropyPlot,
@@ -45,6 +40,13 @@ export {
   monotonicJumps,
 } from "./entropy_plot.ts";
 export type { PlotlyFigure, PlotlyObject } from "./figure.ts";
+export {
+  htmlMimeBundle,
+  type MimeBundle,
+  type PlotlyBundleOptions,
+  plotlyMimeBundle,
+  svgMimeBundle,
+} from "./mime.ts";
 export {
   type BltParameterCounts,
   bltParameterCounts,
