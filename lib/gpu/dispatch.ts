@@ -56,6 +56,9 @@ interface BackendInternals {
 }
 
 const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
+// WebGPU reports shader/pipeline errors asynchronously; a failed key throws on its next dispatch
+// (the first one produced garbage, and the error is printed as soon as it is known).
+const failures = new Map<string, string>();
 
 /**
  * The active backend as a WebGPUBackend, or an Error saying how to select it.
@@ -84,11 +87,18 @@ function pipelineFor(device: GPUDevice, launch: KernelLaunch): GPUComputePipelin
   }
   let pipeline = cache.get(launch.key);
   if (pipeline === undefined) {
+    device.pushErrorScope("validation");
     const module = device.createShaderModule({ code: launch.wgsl(), label: launch.key });
     pipeline = device.createComputePipeline({
       layout: "auto",
       compute: { module, entryPoint: "main" },
       label: launch.key,
+    });
+    device.popErrorScope().then((error) => {
+      if (error === null) return;
+      const message = `GPU kernel '${launch.key}' failed to compile: ${error.message}`;
+      failures.set(launch.key, message);
+      console.error(message);
     });
     cache.set(launch.key, pipeline);
   }
@@ -113,6 +123,8 @@ export function dispatch(
   uniforms: readonly Uniform[],
 ): tf.TensorInfo[] {
   const b = backend as unknown as BackendInternals;
+  const failure = failures.get(launch.key);
+  if (failure !== undefined) throw new Error(failure);
   const outs = outputs.map((o) => b.makeTensorInfo(o.shape, o.dtype));
   if (launch.workgroups.some((n) => n === 0)) return outs;
   for (const n of launch.workgroups) {

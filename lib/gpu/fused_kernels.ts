@@ -4,6 +4,7 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs";
+import { attentionKernelConfigs } from "./attention.ts";
 
 /**
  * All fused kernels of lib/gpu as tfjs KernelConfigs.
@@ -14,4 +15,4 @@ import type * as tf from "@tensorflow/tfjs";
  * console.log(fusedKernelConfigs.every((c) => c.backendName === "webgpu")); // true
  * ```
  */
-export const fusedKernelConfigs: readonly tf.KernelConfig[] = [];
+export const fusedKernelConfigs: readonly tf.KernelConfig[] = [...attentionKernelConfigs];

@@ -1,0 +1,329 @@
+/**
+ * WGSL for fused attention (FlashAttention-2 style, one thread per row, K/V or Q/dO blocks staged
+ * in workgroup memory). Masks: causal, sliding window (i - j < window) and block-causal document
+ * masking (same document id), as used by BLT's local encoder/decoder and latent transformer.
+ * Document ids must be nondecreasing along T (packed documents): loop bounds use a binary search.
+ *
+ * @module
+ */
+
+/** Rows (threads) per workgroup. */
+export const ATTN_ROWS = 64;
+
+/** Static shape of one attention shader variant. */
+export interface AttnVariant {
+  /** Head dimension (multiple of 4, ≤ 256). */
+  readonly headDim: number;
+  /** Whether a document-id input is bound. */
+  readonly hasDoc: boolean;
+}
+
+/** Rows of the staged block: two [block, D] f32 tiles fit in 16 KiB. */
+export function attnBlock(headDim: number): number {
+  return Math.max(4, Math.min(64, Math.floor(2048 / headDim)));
+}
+
+function prelude(v: AttnVariant, inputs: string[], outputs: string[]): string {
+  const bind = [
+    ...inputs.map((n, i) =>
+      `@group(0) @binding(${i}) var<storage, read> ${n}: array<${
+        n === "DOC" ? "i32" : n === "STATS" ? "vec2<f32>" : "vec4<f32>"
+      }>;`
+    ),
+    ...outputs.map((n, i) =>
+      `@group(0) @binding(${inputs.length + i}) var<storage, read_write> ${n}: array<${
+        n === "LSE" ? "f32" : "vec4<f32>"
+      }>;`
+    ),
+    `@group(0) @binding(${inputs.length + outputs.length}) var<uniform> u: Uniforms;`,
+  ].join("\n");
+  return /* wgsl */ `
+struct Uniforms { T: u32, H: u32, window: u32, causal: u32, scale: f32 };
+${bind}
+const D4 = ${v.headDim / 4}u;
+const BLK = ${attnBlock(v.headDim)}u;
+const ROWS = ${ATTN_ROWS}u;
+const HAS_DOC = ${v.hasDoc};
+const NEG = -3.0e38;
+var<workgroup> lo_hi: array<u32, 2>;
+var<workgroup> sA: array<vec4<f32>, ${attnBlock(v.headDim) * v.headDim / 4}>;
+var<workgroup> sB: array<vec4<f32>, ${attnBlock(v.headDim) * v.headDim / 4}>;
+var<workgroup> sDoc: array<i32, ${attnBlock(v.headDim)}>;
+
+fn docAt(b: u32, t: u32) -> i32 {
+  ${v.hasDoc ? "return DOC[b * u.T + t];" : "return 0;"}
+}
+// First t in row b with doc >= id (ids nondecreasing along t).
+fn lowerBound(b: u32, id: i32) -> u32 {
+  var lo = 0u; var hi = u.T;
+  while (lo < hi) { let mid = (lo + hi) / 2u; if (docAt(b, mid) < id) { lo = mid + 1u; } else { hi = mid; } }
+  return lo;
+}
+// First t in row b with doc > id.
+fn upperBound(b: u32, id: i32) -> u32 {
+  var lo = 0u; var hi = u.T;
+  while (lo < hi) { let mid = (lo + hi) / 2u; if (docAt(b, mid) <= id) { lo = mid + 1u; } else { hi = mid; } }
+  return lo;
+}
+fn allowed(i: u32, j: u32, di: i32, dj: i32) -> bool {
+  if (u.causal != 0u) {
+    if (j > i) { return false; }
+    if (u.window != 0u && i - j >= u.window) { return false; }
+  }
+  return !HAS_DOC || di == dj;
+}
+`;
+}
+
+/**
+ * Forward: O = softmax(scale·QKᵀ + mask)·V and LSE (log-sum-exp per row, natural log).
+ * Inputs Q, K, V [B, H, T, D] (+ DOC [B, T]); outputs O [B, H, T, D], LSE [B, H, T].
+ *
+ * @example
+ * ```ts
+ * import { attentionForwardWgsl } from "./lib/gpu/attention_wgsl.ts";
+ * console.log(attentionForwardWgsl({ headDim: 32, hasDoc: false }).includes("LSE")); // true
+ * ```
+ */
+export function attentionForwardWgsl(v: AttnVariant): string {
+  const inputs = ["Q", "K", "V", ...(v.hasDoc ? ["DOC"] : [])];
+  return prelude(v, inputs, ["O", "LSE"]) + /* wgsl */ `
+@compute @workgroup_size(${ATTN_ROWS}, 1, 1)
+fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let bh = wid.y;
+  let b = bh / u.H;
+  let first = wid.x * ROWS;
+  let last = min(u.T, first + ROWS) - 1u;
+  let i = first + lid.x;
+  let valid = i < u.T;
+  let ic = min(i, u.T - 1u);
+  let base = bh * u.T * D4;
+  if (lid.x == 0u) {
+    var lo = 0u; var hi = u.T;
+    if (u.causal != 0u) {
+      hi = last + 1u;
+      if (u.window != 0u && first + 1u > u.window) { lo = first + 1u - u.window; }
+    }
+    if (HAS_DOC) {
+      lo = max(lo, lowerBound(b, docAt(b, first)));
+      hi = min(hi, upperBound(b, docAt(b, last)));
+    }
+    lo_hi[0] = lo; lo_hi[1] = hi;
+  }
+  let lo = workgroupUniformLoad(&lo_hi[0]);
+  let hi = workgroupUniformLoad(&lo_hi[1]);
+  let myDoc = docAt(b, ic);
+  var q: array<vec4<f32>, D4>;
+  var o: array<vec4<f32>, D4>;
+  for (var d = 0u; d < D4; d++) { q[d] = Q[base + ic * D4 + d] * u.scale; }
+  var m = NEG;
+  var l = 0.0;
+  for (var j0 = lo; j0 < hi; j0 += BLK) {
+    for (var e = lid.x; e < BLK * D4; e += ROWS) {
+      let j = min(j0 + e / D4, u.T - 1u);
+      sA[e] = K[base + j * D4 + e % D4];
+      sB[e] = V[base + j * D4 + e % D4];
+    }
+    if (lid.x < BLK) { sDoc[lid.x] = docAt(b, min(j0 + lid.x, u.T - 1u)); }
+    workgroupBarrier();
+    var s: array<f32, BLK>;
+    var mb = m;
+    for (var jj = 0u; jj < BLK; jj++) {
+      let j = j0 + jj;
+      s[jj] = NEG;
+      if (j < hi && allowed(ic, j, myDoc, sDoc[jj])) {
+        var acc = vec4<f32>(0.0);
+        for (var d = 0u; d < D4; d++) { acc = fma(q[d], sA[jj * D4 + d], acc); }
+        let x = acc.x + acc.y + acc.z + acc.w;
+        s[jj] = x;
+        mb = max(mb, x);
+      }
+    }
+    let corr = exp(m - mb);
+    m = mb;
+    l = l * corr;
+    for (var d = 0u; d < D4; d++) { o[d] = o[d] * corr; }
+    for (var jj = 0u; jj < BLK; jj++) {
+      if (s[jj] > NEG) {
+        let p = exp(s[jj] - m);
+        l += p;
+        for (var d = 0u; d < D4; d++) { o[d] = fma(vec4<f32>(p), sB[jj * D4 + d], o[d]); }
+      }
+    }
+    workgroupBarrier();
+  }
+  if (valid) {
+    for (var d = 0u; d < D4; d++) { O[base + i * D4 + d] = o[d] / l; }
+    LSE[bh * u.T + i] = m + log(l);
+  }
+}
+`;
+}
+
+/**
+ * Backward for dQ: thread per query row; dQ_i = scale·Σ_j P_ij (dO_i·V_j − Δ_i) K_j.
+ * Inputs Q, K, V, DO [B, H, T, D], STATS [B, H, T, 2] = (lse, Δ) (+ DOC): one
+ * binding for both keeps dK/dV within WebGPU's default 8 storage buffers per stage; output DQ [B, H, T, D].
+ *
+ * @example
+ * ```ts
+ * import { attentionBackwardDqWgsl } from "./lib/gpu/attention_wgsl.ts";
+ * console.log(attentionBackwardDqWgsl({ headDim: 32, hasDoc: true }).includes("DQ")); // true
+ * ```
+ */
+export function attentionBackwardDqWgsl(v: AttnVariant): string {
+  const inputs = ["Q", "K", "V", "DO", "STATS", ...(v.hasDoc ? ["DOC"] : [])];
+  return prelude(v, inputs, ["DQ"]) + /* wgsl */ `
+@compute @workgroup_size(${ATTN_ROWS}, 1, 1)
+fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let bh = wid.y;
+  let b = bh / u.H;
+  let first = wid.x * ROWS;
+  let last = min(u.T, first + ROWS) - 1u;
+  let i = first + lid.x;
+  let ic = min(i, u.T - 1u);
+  let base = bh * u.T * D4;
+  if (lid.x == 0u) {
+    var lo = 0u; var hi = u.T;
+    if (u.causal != 0u) {
+      hi = last + 1u;
+      if (u.window != 0u && first + 1u > u.window) { lo = first + 1u - u.window; }
+    }
+    if (HAS_DOC) {
+      lo = max(lo, lowerBound(b, docAt(b, first)));
+      hi = min(hi, upperBound(b, docAt(b, last)));
+    }
+    lo_hi[0] = lo; lo_hi[1] = hi;
+  }
+  let lo = workgroupUniformLoad(&lo_hi[0]);
+  let hi = workgroupUniformLoad(&lo_hi[1]);
+  let myDoc = docAt(b, ic);
+  var q: array<vec4<f32>, D4>;
+  var dO: array<vec4<f32>, D4>;
+  var dq: array<vec4<f32>, D4>;
+  for (var d = 0u; d < D4; d++) {
+    q[d] = Q[base + ic * D4 + d] * u.scale;
+    dO[d] = DO[base + ic * D4 + d];
+  }
+  let lse = STATS[bh * u.T + ic].x;
+  let delta = STATS[bh * u.T + ic].y;
+  for (var j0 = lo; j0 < hi; j0 += BLK) {
+    for (var e = lid.x; e < BLK * D4; e += ROWS) {
+      let j = min(j0 + e / D4, u.T - 1u);
+      sA[e] = K[base + j * D4 + e % D4];
+      sB[e] = V[base + j * D4 + e % D4];
+    }
+    if (lid.x < BLK) { sDoc[lid.x] = docAt(b, min(j0 + lid.x, u.T - 1u)); }
+    workgroupBarrier();
+    for (var jj = 0u; jj < BLK; jj++) {
+      let j = j0 + jj;
+      if (j < hi && allowed(ic, j, myDoc, sDoc[jj])) {
+        var sv = vec4<f32>(0.0);
+        var dpv = vec4<f32>(0.0);
+        for (var d = 0u; d < D4; d++) {
+          sv = fma(q[d], sA[jj * D4 + d], sv);
+          dpv = fma(dO[d], sB[jj * D4 + d], dpv);
+        }
+        let p = exp(sv.x + sv.y + sv.z + sv.w - lse);
+        let ds = p * (dpv.x + dpv.y + dpv.z + dpv.w - delta);
+        for (var d = 0u; d < D4; d++) { dq[d] = fma(vec4<f32>(ds), sA[jj * D4 + d], dq[d]); }
+      }
+    }
+    workgroupBarrier();
+  }
+  if (i < u.T) {
+    for (var d = 0u; d < D4; d++) { DQ[base + i * D4 + d] = dq[d] * u.scale; }
+  }
+}
+`;
+}
+
+/**
+ * Backward for dK, dV: thread per key row j; dV_j = Σ_i P_ij dO_i, dK_j = scale·Σ_i dS_ij Q_i.
+ * Inputs as for dQ; outputs DK, DV [B, H, T, D].
+ *
+ * @example
+ * ```ts
+ * import { attentionBackwardDkvWgsl } from "./lib/gpu/attention_wgsl.ts";
+ * console.log(attentionBackwardDkvWgsl({ headDim: 32, hasDoc: false }).includes("DV")); // true
+ * ```
+ */
+export function attentionBackwardDkvWgsl(v: AttnVariant): string {
+  const inputs = ["Q", "K", "V", "DO", "STATS", ...(v.hasDoc ? ["DOC"] : [])];
+  return prelude(v, inputs, ["DK", "DV"]) + /* wgsl */ `
+var<workgroup> sLse: array<f32, BLK>;
+var<workgroup> sDelta: array<f32, BLK>;
+
+@compute @workgroup_size(${ATTN_ROWS}, 1, 1)
+fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let bh = wid.y;
+  let b = bh / u.H;
+  let first = wid.x * ROWS;
+  let last = min(u.T, first + ROWS) - 1u;
+  let j = first + lid.x;
+  let jc = min(j, u.T - 1u);
+  let base = bh * u.T * D4;
+  if (lid.x == 0u) {
+    var lo = 0u; var hi = u.T;
+    if (u.causal != 0u) {
+      lo = first;
+      if (u.window != 0u) { hi = min(u.T, last + u.window); }
+    }
+    if (HAS_DOC) {
+      lo = max(lo, lowerBound(b, docAt(b, first)));
+      hi = min(hi, upperBound(b, docAt(b, last)));
+    }
+    lo_hi[0] = lo; lo_hi[1] = hi;
+  }
+  let lo = workgroupUniformLoad(&lo_hi[0]);
+  let hi = workgroupUniformLoad(&lo_hi[1]);
+  let myDoc = docAt(b, jc);
+  var k: array<vec4<f32>, D4>;
+  var v: array<vec4<f32>, D4>;
+  var dk: array<vec4<f32>, D4>;
+  var dv: array<vec4<f32>, D4>;
+  for (var d = 0u; d < D4; d++) {
+    k[d] = K[base + jc * D4 + d] * u.scale;
+    v[d] = V[base + jc * D4 + d];
+  }
+  for (var i0 = lo; i0 < hi; i0 += BLK) {
+    for (var e = lid.x; e < BLK * D4; e += ROWS) {
+      let i = min(i0 + e / D4, u.T - 1u);
+      sA[e] = Q[base + i * D4 + e % D4];
+      sB[e] = DO[base + i * D4 + e % D4];
+    }
+    if (lid.x < BLK) {
+      let i = min(i0 + lid.x, u.T - 1u);
+      sDoc[lid.x] = docAt(b, i);
+      sLse[lid.x] = STATS[bh * u.T + i].x;
+      sDelta[lid.x] = STATS[bh * u.T + i].y;
+    }
+    workgroupBarrier();
+    for (var ii = 0u; ii < BLK; ii++) {
+      let i = i0 + ii;
+      if (i < hi && allowed(i, jc, sDoc[ii], myDoc)) {
+        var sv = vec4<f32>(0.0);
+        var dpv = vec4<f32>(0.0);
+        for (var d = 0u; d < D4; d++) {
+          sv = fma(sA[ii * D4 + d], k[d], sv);
+          dpv = fma(sB[ii * D4 + d], v[d], dpv);
+        }
+        let p = exp(sv.x + sv.y + sv.z + sv.w - sLse[ii]);
+        let ds = p * (dpv.x + dpv.y + dpv.z + dpv.w - sDelta[ii]);
+        for (var d = 0u; d < D4; d++) {
+          dv[d] = fma(vec4<f32>(p), sB[ii * D4 + d], dv[d]);
+          dk[d] = fma(vec4<f32>(ds), sA[ii * D4 + d], dk[d]);
+        }
+      }
+    }
+    workgroupBarrier();
+  }
+  if (j < u.T) {
+    for (var d = 0u; d < D4; d++) {
+      DK[base + j * D4 + d] = dk[d] * u.scale;
+      DV[base + j * D4 + d] = dv[d];
+    }
+  }
+}
+`;
+}
