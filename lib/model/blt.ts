@@ -12,7 +12,7 @@ import "../wasm_kernels.ts";
 import type { BltConfig } from "../config.ts";
 import { patchLengths as patchLengthsOf } from "../patching/mod.ts";
 import type { Batch, LossResult, TrainableModel } from "../train/types.ts";
-import { ByteLm, initByteLm } from "./byte_lm.ts";
+import { ByteLm, entropyPatchLengths, initByteLm } from "./byte_lm.ts";
 import { saveBlt } from "./io/hf.ts";
 import { hashEmbeddings, initHashEmbedding } from "./hash_embedding.ts";
 import { causalBias, MASKED } from "./layers/attention.ts";
@@ -124,7 +124,7 @@ export class Blt implements TrainableModel {
         );
       }
       const entropies = this.patcher.entropies(ids);
-      return { patchLengths: entropies.map((h) => patchLengthsOf(h, patching)), entropies };
+      return { patchLengths: entropies.map((h) => entropyPatchLengths(h, patching)), entropies };
     }
     // Static patches start after the BOS patch so that the first patch is BOS alone.
     const lengths = patching.mode === "static"

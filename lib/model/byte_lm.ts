@@ -10,7 +10,12 @@ import * as tf from "@tensorflow/tfjs";
 // Gradients of gathers on the wasm backend need UnsortedSegmentSum.
 import "../wasm_kernels.ts";
 import type { PatchingConfig, TransformerConfig } from "../config.ts";
-import { entropies as entropiesOf, patchLengths } from "../patching/mod.ts";
+import {
+  entropies as entropiesOf,
+  entropyRuleOf,
+  isEntropyStart,
+  patchLengths,
+} from "../patching/mod.ts";
 import type { Batch, LossResult, TrainableModel } from "../train/types.ts";
 import { saveByteLm } from "./io/hf.ts";
 import { causalBias } from "./layers/attention.ts";
@@ -102,7 +107,7 @@ export class ByteLm implements TrainableModel {
   patchLengths(ids: readonly (readonly number[])[], patching: PatchingConfig): number[][] {
     checkIds(ids);
     if (patching.mode !== "entropy") return ids.map((row) => patchLengths(row, patching));
-    return this.entropies(ids).map((h) => patchLengths(h, patching));
+    return this.entropies(ids).map((h) => entropyPatchLengths(h, patching));
   }
 
   /** Mean next-byte cross-entropy (nats) over the batch's counted targets. */
@@ -120,6 +125,27 @@ export class ByteLm implements TrainableModel {
   dispose(): void {
     this.params.dispose();
   }
+}
+
+/**
+ * Entropy patch lengths of one sequence as Hugging Face's patcher returns them: the lengths from
+ * `lib/patching`, plus a trailing empty patch when the rule also starts a patch at T (the byte
+ * after the input). That marks the last patch as complete, so the decoder may read it; without
+ * it the last position's logits would differ from the reference.
+ *
+ * @example
+ * ```ts
+ * import { entropyPatchLengths } from "./byte_lm.ts";
+ * import { PRESETS } from "../config.ts";
+ * const p = { ...PRESETS.tiny.patching, threshold: 1 };
+ * console.log(entropyPatchLengths([3, 0.1, 2, 0.2], p), entropyPatchLengths([3, 0.1, 2, 2], p));
+ * // [1, 2, 1] [1, 2, 1, 0]
+ * ```
+ */
+export function entropyPatchLengths(h: ArrayLike<number>, patching: PatchingConfig): number[] {
+  const lengths = patchLengths(h, patching);
+  const T = h.length;
+  return isEntropyStart(entropyRuleOf(patching), T, h[T - 1], h[T - 2]) ? [...lengths, 0] : lengths;
 }
 
 /**

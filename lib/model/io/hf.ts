@@ -7,7 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { TransformerConfig } from "../../config.ts";
-import { Blt, createBltWith, PATCHER_PREFIX } from "../blt.ts";
+import { type Blt, createBltWith, PATCHER_PREFIX } from "../blt.ts";
 import { ByteLm, initByteLm } from "../byte_lm.ts";
 import { Params } from "../params.ts";
 import { fromHfConfig, patcherFromHfConfig, patcherToHfConfig, toHfConfig } from "./hf_config.ts";
