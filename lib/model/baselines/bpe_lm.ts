@@ -10,6 +10,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+// Gradients of gathers on the wasm backend need UnsortedSegmentSum.
+import "../../wasm_kernels.ts";
 import type { TransformerConfig } from "../../config.ts";
 import type { BpeTokenizer } from "../../tokenizers/mod.ts";
 import type { Batch, Json, LossResult, TrainableModel } from "../../train/types.ts";
@@ -96,7 +98,9 @@ export function checkBpeVocab(tokenizer: BpeTokenizer): void {
  * @example
  * ```ts
  * import { trainBpe } from "../../tokenizers/mod.ts";
+ * import * as tf from "@tensorflow/tfjs";
  * import { BpeLM } from "./bpe_lm.ts";
+ * await tf.ready(); // the wasm backend (registered on import) initialises asynchronously
  * import { resolveConfig } from "../../config.ts";
  * const tok = trainBpe(["the cat sat on the mat"], { vocabSize: 264 });
  * const stack = { ...resolveConfig("tiny", { "global.dim": 16, "global.heads": 2 }).global, layers: 1, ffnDim: 32 };

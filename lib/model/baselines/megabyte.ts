@@ -12,6 +12,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+// Gradients of gathers on the wasm backend need UnsortedSegmentSum.
+import "../../wasm_kernels.ts";
 import { BOE_ID, VOCAB_SIZE } from "../../bytes/codec.ts";
 import type { TransformerConfig } from "../../config.ts";
 import type { Batch, Json, LossResult, TrainableModel } from "../../train/types.ts";
@@ -75,7 +77,9 @@ export function checkPatchSize(patchSize: number, window: number): void {
  *
  * @example
  * ```ts
+ * import * as tf from "@tensorflow/tfjs";
  * import { MegaByte } from "./megabyte.ts";
+ * await tf.ready(); // the wasm backend (registered on import) initialises asynchronously
  * import { resolveConfig } from "../../config.ts";
  * const small = resolveConfig("tiny", { "global.dim": 16, "global.heads": 2, "encoder.dim": 8, "encoder.heads": 2, "decoder.dim": 8 });
  * const m = new MegaByte({ kind: "megabyte", patchSize: 2, global: { ...small.global, layers: 1 }, local: { ...small.encoder, layers: 1 } });

@@ -15,7 +15,7 @@ import { Rng } from "../../../lib/data/rng.ts";
 import { BpeTokenizer, trainBpe } from "../../../lib/tokenizers/mod.ts";
 import { train } from "../../../lib/train/loop.ts";
 
-await tf.setBackend("cpu");
+await tf.setBackend("wasm");
 
 const texts = [
   "the cat sat on the mat. the dog sat on the log.",

@@ -11,7 +11,7 @@ import {
 } from "../../../lib/model/baselines/megabyte.ts";
 import { train } from "../../../lib/train/loop.ts";
 
-await tf.setBackend("cpu");
+await tf.setBackend("wasm");
 
 const dims = resolveConfig("tiny", {
   "global.dim": 16,
@@ -47,6 +47,22 @@ Deno.test("MegaByte: causal for every position, patch sizes 1, 3 and 4", () => {
     }
     m.dispose();
   }
+});
+
+Deno.test("MegaByte: rows of a batch are independent (same logits alone and batched)", () => {
+  const m = new MegaByte(config(3), 4);
+  const rows = [[1, 76, 105, 120, 33, 2, 0], [1, 40, 41, 42, 43, 44, 45]];
+  const both = m.logits(rows);
+  const batched = both.arraySync();
+  rows.forEach((row, b) => {
+    const alone = m.logits([row]);
+    const a = alone.dataSync();
+    const flat = batched[b].flat();
+    assert(a.every((x, i) => Math.abs(x - flat[i]) < 1e-4), `row ${b}`);
+    alone.dispose();
+  });
+  both.dispose();
+  m.dispose();
 });
 
 Deno.test("MegaByte: trains through lib/train (loss falls), BPB counts bytes, no per-step leak", async () => {
