@@ -194,3 +194,19 @@ export async function gpuFinish(backend: WebGPUBackend): Promise<void> {
   }
   await b.device.queue.onSubmittedWorkDone();
 }
+
+/**
+ * A 2-D workgroup grid covering `count` items with `perGroup` items per workgroup (WebGPU caps
+ * each dimension at 65535). Shaders recover the flat group as `wid.y * nwg.x + wid.x`.
+ *
+ * @example
+ * ```ts
+ * import { flatGrid } from "./lib/gpu/dispatch.ts";
+ * console.log(flatGrid(1_000_000, 256)); // [3907, 1, 1]
+ * ```
+ */
+export function flatGrid(count: number, perGroup: number): [number, number, number] {
+  const groups = Math.ceil(count / perGroup);
+  const x = Math.min(groups, 65535);
+  return [x, Math.ceil(groups / x), 1];
+}

@@ -4,7 +4,10 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs";
+import { adamwKernelConfig } from "./adamw.ts";
 import { attentionKernelConfigs } from "./attention.ts";
+import { rmsNormKernelConfigs } from "./rms_norm.ts";
+import { swigluKernelConfigs } from "./swiglu.ts";
 
 /**
  * All fused kernels of lib/gpu as tfjs KernelConfigs.
@@ -15,4 +18,9 @@ import { attentionKernelConfigs } from "./attention.ts";
  * console.log(fusedKernelConfigs.every((c) => c.backendName === "webgpu")); // true
  * ```
  */
-export const fusedKernelConfigs: readonly tf.KernelConfig[] = [...attentionKernelConfigs];
+export const fusedKernelConfigs: readonly tf.KernelConfig[] = [
+  ...attentionKernelConfigs,
+  ...rmsNormKernelConfigs,
+  ...swigluKernelConfigs,
+  adamwKernelConfig,
+];
