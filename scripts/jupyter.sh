@@ -15,4 +15,6 @@ export JUPYTER_RUNTIME_DIR="$root/.jupyter/runtime"
 # Opts into jupyter_core 6 path rules now, which also silences its migration warning.
 export JUPYTER_PLATFORM_DIRS=1
 export PATH="$root/.tools/node_modules/.bin:$root/.venv/bin:$PATH"
+# Jupyter's server refuses to start as root without --allow-root (our CI and GPU hosts run as root).
+if [ "${1:-}" = lab ] && [ "$(id -u)" = 0 ]; then set -- "$@" --allow-root; fi
 exec "$root/.venv/bin/jupyter" "$@"
