@@ -19,7 +19,7 @@
  */
 import { checkPages, notebookExpectations } from "./check_html.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
 const OUT_DIR = `${ROOT}/out/notebooks`;
 const JUPYTER = `${ROOT}/scripts/jupyter.sh`;
 
