@@ -7,8 +7,6 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-// Gradients of gathers on the wasm backend need UnsortedSegmentSum.
-import "../wasm_kernels.ts";
 import type { BltConfig } from "../config.ts";
 import { patchLengths as patchLengthsOf } from "../patching/mod.ts";
 import type { Batch, LossResult, TrainableModel } from "../train/types.ts";

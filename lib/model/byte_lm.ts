@@ -7,8 +7,6 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-// Gradients of gathers on the wasm backend need UnsortedSegmentSum.
-import "../wasm_kernels.ts";
 import type { PatchingConfig, TransformerConfig } from "../config.ts";
 import {
   entropies as entropiesOf,

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
+import "../../lib/wasm_kernels.ts"; // gather gradients on wasm
 import { type BltConfig, resolveConfig } from "../../lib/config.ts";
 import { createBlt, createByteLm, loadByteLm, loadPretrained } from "../../lib/model/mod.ts";
 

@@ -53,7 +53,7 @@ export function ropeTables(
  * import { applyRope, ropeTables } from "./rope.ts";
  * const { cos, sin } = ropeTables(2, 2, 10000);
  * const y = applyRope(tf.tensor4d([1, 0, 1, 0], [1, 1, 2, 2]), cos, sin); // position 1 turns by 1 rad
- * console.log(y.arraySync()[0][0][1]); // ≈ [0.5403, 0.8415]
+ * console.log((y.arraySync() as number[][][][])[0][0][1]); // ≈ [0.5403, 0.8415]
  * ```
  */
 export function applyRope(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor): tf.Tensor {
