@@ -94,9 +94,10 @@ export class AdamW {
     this.#vars = variables;
     this.#config = config;
     this.#decay = new Map([...variables].map(([name, v]) => [name, decays(name, v)]));
+    // tidy frees the zeros each variable starts from (tf.variable keeps its own reference).
     for (const [name, v] of variables) {
-      this.#m.set(name, tf.variable(tf.zerosLike(v), false));
-      this.#v.set(name, tf.variable(tf.zerosLike(v), false));
+      this.#m.set(name, tf.tidy(() => tf.variable(tf.zerosLike(v), false)));
+      this.#v.set(name, tf.tidy(() => tf.variable(tf.zerosLike(v), false)));
     }
   }
 

@@ -58,6 +58,16 @@ export interface CheckpointData {
   readonly trainConfig: TrainConfig | null;
 }
 
+/** trainer_state.json as written by {@link saveCheckpoint}. */
+interface StoredState {
+  readonly format: unknown;
+  readonly step: number;
+  readonly nextBatchIndex: number;
+  readonly decay?: AdamWState["decay"];
+  readonly trainConfig: TrainConfig | null;
+  readonly sha256?: Readonly<Record<string, string>>;
+}
+
 /** SHA-256 of bytes as lowercase hex. */
 async function sha256(bytes: Uint8Array): Promise<string> {
   const digest = new Uint8Array(
@@ -122,6 +132,39 @@ export async function saveCheckpoint(
   await Deno.mkdir(runDir, { recursive: true });
   const name = stepDirName(data.step);
   const tmp = `${runDir}/.${name}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+  const latestTmp = `${runDir}/.latest.${Deno.pid}.tmp`;
+  try {
+    await writeCheckpoint(runDir, name, tmp, latestTmp, data);
+  } catch (e) {
+    // A failed write (disk full, quota, I/O error) must not leave a partial checkpoint taking
+    // the space, and `latest` still names the previous complete checkpoint.
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    await Deno.remove(latestTmp).catch(() => {});
+    if (await exists(`${runDir}/${name}`)) {
+      await Deno.remove(`${tmp}.old`, { recursive: true }).catch(() => {});
+    }
+    const previous = await resolveCheckpointDir(runDir).catch(() => null);
+    throw new Error(
+      `Writing checkpoint ${runDir}/${name} failed: ${(e as Error).message}. ` +
+        (previous === null
+          ? "No earlier checkpoint exists in this run directory. "
+          : `The previous checkpoint ${previous} is intact and still the newest. `) +
+        "Free disk space (or pass another checkpointDir), then resume.",
+      { cause: e },
+    );
+  }
+  await prune(runDir, keep);
+  return `${runDir}/${name}`;
+}
+
+/** The steps of {@link saveCheckpoint} that may fail part-way; the caller cleans up. */
+async function writeCheckpoint(
+  runDir: string,
+  name: string,
+  tmp: string,
+  latestTmp: string,
+  data: CheckpointData,
+): Promise<void> {
   await Deno.mkdir(tmp);
   const files: Record<string, Uint8Array> = {
     "model.safetensors": serializeSafetensors(data.weights, { format: "pt" }),
@@ -156,9 +199,13 @@ export async function saveCheckpoint(
   const old = `${tmp}.old`;
   const hadOld = await exists(final);
   if (hadOld) await Deno.rename(final, old);
-  await Deno.rename(tmp, final);
+  try {
+    await Deno.rename(tmp, final);
+  } catch (e) {
+    if (hadOld) await Deno.rename(old, final);
+    throw e;
+  }
   await syncDir(runDir);
-  const latestTmp = `${runDir}/.latest.${Deno.pid}.tmp`;
   await writeSynced(
     latestTmp,
     new TextEncoder().encode(JSON.stringify({ step: data.step, dir: name }) + "\n"),
@@ -166,8 +213,6 @@ export async function saveCheckpoint(
   await Deno.rename(latestTmp, `${runDir}/latest`);
   await syncDir(runDir);
   if (hadOld) await Deno.remove(old, { recursive: true });
-  await prune(runDir, keep);
-  return final;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -192,11 +237,23 @@ async function prune(runDir: string, keep: number): Promise<void> {
   }
 }
 
+/** Parses a checkpoint's JSON file, naming it and what to do when it is not JSON. */
+function parseJson(bytes: Uint8Array, path: string, fix: string): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch (e) {
+    throw new Error(`Checkpoint file ${path} is not valid JSON (${(e as Error).message}); ${fix}`);
+  }
+}
+
 async function readOrThrow(path: string, what: string): Promise<Uint8Array> {
   try {
     return await Deno.readFile(path);
   } catch (e) {
-    throw new Error(`Checkpoint ${what} cannot be read at ${path} (${(e as Error).message})`);
+    throw new Error(
+      `Checkpoint ${what} cannot be read at ${path} (${(e as Error).message}); the checkpoint ` +
+        "is incomplete or was moved: resume from an older checkpoint (a step directory)",
+    );
   }
 }
 
@@ -218,9 +275,11 @@ export async function resolveCheckpointDir(path: string): Promise<string> {
         `${path}/latest (a run directory); pass the checkpointDir of a training run`,
     );
   }
-  const latest = JSON.parse(
-    new TextDecoder().decode(await readOrThrow(`${path}/latest`, "pointer")),
-  );
+  const latest = parseJson(
+    await readOrThrow(`${path}/latest`, "pointer"),
+    `${path}/latest`,
+    `pass one of the step directories in ${path} instead`,
+  ) as { dir?: unknown } | null;
   if (typeof latest?.dir !== "string") {
     throw new Error(
       `Checkpoint pointer ${path}/latest must hold {"step", "dir"}, found ${
@@ -246,7 +305,11 @@ export async function loadCheckpoint(
 ): Promise<CheckpointData & { readonly dir: string }> {
   const dir = await resolveCheckpointDir(path);
   const statePath = `${dir}/trainer_state.json`;
-  const state = JSON.parse(new TextDecoder().decode(await readOrThrow(statePath, "state")));
+  const state = parseJson(
+    await readOrThrow(statePath, "state"),
+    statePath,
+    "resume from an older checkpoint",
+  ) as StoredState | null;
   if (state?.format !== FORMAT) {
     throw new Error(
       `${statePath}: format must be '${FORMAT}', found ${JSON.stringify(state?.format)}`,

@@ -4,6 +4,10 @@
  * content belongs to its step. Continues after the newest checkpoint in the run directory.
  *
  *   deno run --allow-read=RUN --allow-write=RUN tests/reliability/checkpoint_writer.ts RUN
+ *   deno run --allow-read=RUN tests/reliability/checkpoint_writer.ts --verify RUN
+ *
+ * `--verify` loads the newest checkpoint, checks that its weights hold its step, and prints
+ * `verified step N, temporary entries: K` (K = leftover `*.tmp` entries in RUN).
  *
  * @module
  */
@@ -22,7 +26,21 @@ export function weightsAt(step: number): Map<string, { shape: number[]; data: Fl
   );
 }
 
-if (import.meta.main) {
+/** Loads and checks the newest checkpoint; returns the line `--verify` prints. */
+export async function verify(run: string): Promise<string> {
+  const ckpt = await loadCheckpoint(run);
+  for (const [name, w] of ckpt.weights) {
+    if (w.data.length !== WEIGHT_SIZE || !w.data.every((x) => x === ckpt.step)) {
+      throw new Error(`${ckpt.dir}: weight '${name}' does not hold step ${ckpt.step}`);
+    }
+  }
+  const tmp = [...Deno.readDirSync(run)].filter((e) => e.name.endsWith(".tmp")).length;
+  return `verified step ${ckpt.step}, temporary entries: ${tmp}`;
+}
+
+if (import.meta.main && Deno.args[0] === "--verify") {
+  console.log(await verify(Deno.args[1]));
+} else if (import.meta.main) {
   const run = Deno.args[0];
   let step = 0;
   try {
@@ -34,7 +52,9 @@ if (import.meta.main) {
   for (;;) {
     step++;
     const weights = weightsAt(step);
-    const moments = new Map([...weights].flatMap(([n, w]) => [[`exp_avg.${n}`, w], [`exp_avg_sq.${n}`, w]]));
+    const moments = new Map(
+      [...weights].flatMap(([n, w]) => [[`exp_avg.${n}`, w], [`exp_avg_sq.${n}`, w]]),
+    );
     await saveCheckpoint(run, {
       step,
       nextBatchIndex: step,

@@ -63,7 +63,9 @@ Deno.test("config: inconsistent shapes are refused, naming both fields and what 
   const cases: [Record<string, unknown>, RegExp[]][] = [
     [{ "global.heads": 3 }, [/global\.heads \(3\) must divide global\.dim \(256\)/, /change/]],
     [{ encoder: { heads: 5 } }, [/encoder\.heads \(5\) must divide encoder\.dim/, /change/]],
-    [{ encoder: { headDim: 16 } }, [/encoder\.headDim must be encoder\.dim \/ encoder\.heads = 32/]],
+    [{ encoder: { headDim: 16 } }, [
+      /encoder\.headDim must be encoder\.dim \/ encoder\.heads = 32/,
+    ]],
     [{ "decoder.dim": 64 }, [/decoder\.dim \(64\) must equal encoder\.dim \(128\)/]],
     [{ "global.layers": "4" }, [/global\.layers must be a positive integer, found "4"/]],
     [{ "hash.buckets": -1 }, [/hash\.buckets must be a positive integer, found -1/]],
@@ -96,7 +98,10 @@ Deno.test("config: k·h_E ≠ h_G is legal and the model projects into the globa
   const cfg = resolveConfig(base, { crossAttnK: 3 });
   const blt = createBlt(cfg, 0);
   try {
-    const out = blt.forward([[1, 76, 105, 36, 40]], { patchLengths: [[1, 4]], intermediates: true });
+    const out = blt.forward([[1, 76, 105, 36, 40]], {
+      patchLengths: [[1, 4]],
+      intermediates: true,
+    });
     assert.deepEqual(out.encoderPatches!.shape, [1, 2 * 3, 16]); // [B, P·k, hE]
     assert.deepEqual(out.globalHidden!.shape, [1, 2, 32]); // [B, P, hG]
     assert.deepEqual(out.logits.shape, [1, 5, 260]);

@@ -85,3 +85,31 @@ export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T
     await Deno.remove(dir, { recursive: true });
   }
 }
+
+/** A model that maps byte ids `[B, T]` to next-byte logits `[B, T, 260]` (BLT or byte LM). */
+export interface LogitsModel {
+  logits(ids: readonly (readonly number[])[]): tf.Tensor3D;
+}
+
+/**
+ * Greedy generation of `n` bytes after `prompt` (ids starting with BOS), re-running the model on
+ * BOS + the last `context − 1` ids at every byte (no cache: what a cache must reproduce).
+ */
+export function generateGreedy(
+  model: LogitsModel,
+  prompt: readonly number[],
+  n: number,
+  context = 48,
+): number[] {
+  const ids = [...prompt];
+  for (let i = 0; i < n; i++) {
+    const window = [prompt[0], ...ids.slice(1).slice(-(context - 1))];
+    const next = tf.tidy(() => {
+      const logits = model.logits([window]); // [1, T, 260]
+      const last = tf.slice(logits, [0, window.length - 1, 0], [1, 1, 260]);
+      return tf.argMax(tf.reshape(last, [260])).dataSync()[0];
+    });
+    ids.push(next);
+  }
+  return ids;
+}

@@ -74,7 +74,9 @@ Deno.test("input: invalid UTF-8 and NUL bytes round-trip byte-exactly and run th
   assert.equal(r.lengths[0].reduce((a, b) => a + b, 0), encode(nul).length);
   // Space patching treats NUL as an ordinary byte, never as a terminator.
   assert.equal(
-    patchLengths(encode(nul), { ...tinyBltConfig().patching, mode: "space" }).reduce((a, b) => a + b),
+    patchLengths(encode(nul), { ...tinyBltConfig().patching, mode: "space" }).reduce((a, b) =>
+      a + b
+    ),
     encode(nul).length,
   );
 });

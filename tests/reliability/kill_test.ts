@@ -76,6 +76,9 @@ Deno.test("kill -9 during checkpoint writes never loses the previous checkpoint"
         `${leftovers.size} temporary directories left behind`,
     );
     assert.ok(lastSaved > KILLS / 2, "the writer made progress between kills");
-    assert.ok(midWrite >= KILLS / 4, `only ${midWrite} kills landed mid-write; the test is too lenient`);
+    assert.ok(
+      midWrite >= KILLS / 4,
+      `only ${midWrite} kills landed mid-write; the test is too lenient`,
+    );
   });
 });
