@@ -60,7 +60,9 @@ const SAMPLE_TEXT = "The Byte Latent Transformer groups bytes into patches whose
  *
  * @example
  * ```ts
+ * import * as tf from "@tensorflow/tfjs";
  * import { benchModel } from "./generate_bench.ts";
+ * await tf.ready(); // this module registers the wasm backend
  * const blt = benchModel("tiny");
  * console.log(blt.config.patching.threshold > 0); // true
  * blt.dispose();
@@ -82,7 +84,9 @@ class Capped extends Error {}
  *
  * @example
  * ```ts
+ * import * as tf from "@tensorflow/tfjs";
  * import { benchModel, measure } from "./generate_bench.ts";
+ * await tf.ready(); // this module registers the wasm backend
  * const blt = benchModel("tiny");
  * console.log(measure(blt, true, 4, 60).generated); // 4
  * blt.dispose();
