@@ -1,6 +1,11 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
-import { disableGpuKernels, enableGpuKernels, stockMatMul } from "../../lib/gpu/register.ts";
+import {
+  disableGpuKernels,
+  enableGpuKernels,
+  STOCK_BATCH_MAT_MUL,
+  stockMatMul,
+} from "../../lib/gpu/register.ts";
 import { planMatmul } from "../../lib/gpu/matmul.ts";
 import { maxAbsDiff, seeded, useWebgpu } from "./webgpu_setup.ts";
 
@@ -73,4 +78,18 @@ Deno.test("gradients through our BatchMatMul equal stock gradients; no tensor le
 
 Deno.test("planMatmul rejects mismatched inner dims with a message naming both shapes", () => {
   assert.throws(() => planMatmul([4, 5], [6, 7], false, false), /inner dims differ: a \[4,5\]/);
+});
+
+Deno.test("enableGpuKernels replaces BatchMatMul and keeps the stock kernel; disable restores it", async () => {
+  await useWebgpu();
+  const ours = tf.getKernel(tf.BatchMatMul, "webgpu")?.kernelFunc;
+  const stock = tf.getKernel(STOCK_BATCH_MAT_MUL, "webgpu")?.kernelFunc;
+  assert.ok(ours !== undefined && stock !== undefined);
+  assert.notEqual(ours, stock);
+  disableGpuKernels();
+  assert.equal(tf.getKernel(tf.BatchMatMul, "webgpu")?.kernelFunc, stock);
+  assert.equal(tf.getKernel(STOCK_BATCH_MAT_MUL, "webgpu"), undefined);
+  enableGpuKernels();
+  enableGpuKernels(); // idempotent
+  assert.equal(tf.getKernel(tf.BatchMatMul, "webgpu")?.kernelFunc === stock, false);
 });

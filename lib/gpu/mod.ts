@@ -1,0 +1,38 @@
+/**
+ * Hand-written WGSL kernels for tfjs's webgpu backend: a tiled BatchMatMul that replaces the
+ * stock one (so plain `tf.matMul` models speed up unchanged), fused attention, RMSNorm, SwiGLU
+ * and AdamW, plus timing helpers for benchmarks.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { enableGpuKernels } from "./lib/gpu/mod.ts";
+ * if (tf.getBackend() === "webgpu") enableGpuKernels(); // then tf.matMul runs our kernel
+ * ```
+ *
+ * @module
+ */
+export {
+  disableGpuKernels,
+  enableGpuKernels,
+  gpuKernelsEnabled,
+  STOCK_BATCH_MAT_MUL,
+  stockMatMul,
+} from "./register.ts";
+export { type MatmulPlan, planMatmul } from "./matmul.ts";
+export {
+  attentionForward,
+  type AttentionOptions,
+  fusedAttention,
+  referenceAttention,
+} from "./attention.ts";
+export { rmsNorm } from "./rms_norm.ts";
+export { swiglu } from "./swiglu.ts";
+export { type AdamWHyper, adamwStep } from "./adamw.ts";
+export {
+  attentionFlops,
+  type KernelTiming,
+  matmulFlops,
+  timeKernel,
+  type TimingOptions,
+} from "./timing.ts";
