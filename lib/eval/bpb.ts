@@ -70,14 +70,55 @@ export function bitsPerByteFromNats(sumNats: number, bytes: number): number {
  * ```
  */
 export function bitsPerByte(model: TrainableModel, batches: readonly Batch[]): BpbResult {
+  return combine(batches.map((batch) => {
+    const r = model.loss(batch);
+    const mean = r.loss.dataSync()[0];
+    r.loss.dispose();
+    return { mean, n: r.predictions, b: r.bytes };
+  }));
+}
+
+/**
+ * {@link bitsPerByte} reading losses back asynchronously: the form that works on every backend,
+ * WebGPU under Deno included (it has no synchronous reads).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { bitsPerByteAsync } from "./bpb.ts";
+ * const model = {
+ *   config: null,
+ *   namedVariables: () => new Map<string, tf.Variable>(),
+ *   loss: () => ({ loss: tf.scalar(Math.log(2)), predictions: 3, bytes: 3 }),
+ * };
+ * console.log((await bitsPerByteAsync(model, [{ ids: [[1, 5, 6, 7]] }])).bitsPerByte); // 1
+ * ```
+ */
+export async function bitsPerByteAsync(
+  model: TrainableModel,
+  batches: readonly Batch[],
+): Promise<BpbResult> {
+  const parts: BatchLoss[] = [];
+  for (const batch of batches) {
+    const r = model.loss(batch);
+    const mean = (await r.loss.data())[0];
+    r.loss.dispose();
+    parts.push({ mean, n: r.predictions, b: r.bytes });
+  }
+  return combine(parts);
+}
+
+interface BatchLoss {
+  readonly mean: number;
+  readonly n: number;
+  readonly b: number;
+}
+
+function combine(parts: readonly BatchLoss[]): BpbResult {
   let sumNats = 0;
   let predictions = 0;
   let bytes = 0;
-  for (const [i, batch] of batches.entries()) {
-    const { mean, n, b } = tf.tidy(() => {
-      const r = model.loss(batch);
-      return { mean: r.loss.dataSync()[0], n: r.predictions, b: r.bytes };
-    });
+  for (const [i, { mean, n, b }] of parts.entries()) {
     if (!Number.isFinite(mean)) {
       throw new Error(
         `bitsPerByte: loss of batch ${i} is ${mean}; the model diverged or the batch is invalid`,

@@ -137,13 +137,13 @@ export class AdamW {
     }
   }
 
-  /** The state to checkpoint (copies of the moments, read synchronously). */
-  state(): AdamWState {
+  /** The state to checkpoint (copies of the moments, read asynchronously so WebGPU works). */
+  async state(): Promise<AdamWState> {
     const moments = new Map<string, { shape: readonly number[]; data: Float32Array }>();
     for (const [name, m] of this.#m) {
-      moments.set(`exp_avg.${name}`, { shape: m.shape, data: m.dataSync() as Float32Array });
+      moments.set(`exp_avg.${name}`, { shape: m.shape, data: (await m.data()) as Float32Array });
       const v = this.#v.get(name)!;
-      moments.set(`exp_avg_sq.${name}`, { shape: v.shape, data: v.dataSync() as Float32Array });
+      moments.set(`exp_avg_sq.${name}`, { shape: v.shape, data: (await v.data()) as Float32Array });
     }
     return { step: this.step, decay: Object.fromEntries(this.#decay), moments };
   }

@@ -45,15 +45,41 @@ export function clipByGlobalNorm(
   grads: ReadonlyMap<string, tf.Tensor>,
   maxNorm: number,
 ): { grads: Map<string, tf.Tensor>; norm: number } {
-  const norm = globalNorm(grads);
-  // torch adds 1e-6 to the norm so a zero gradient never divides by zero.
-  const scale = maxNorm > 0 && norm > maxNorm ? maxNorm / (norm + 1e-6) : 1;
+  const clipped = clipOnDevice(grads, maxNorm);
+  const norm = clipped.norm.dataSync()[0];
+  clipped.norm.dispose();
+  return { grads: clipped.grads, norm };
+}
+
+/**
+ * {@link clipByGlobalNorm} without reading anything back: the norm stays a tensor and the scale
+ * is computed on the device, as torch's `clip_grad_norm_` does (coefficient
+ * min(1, maxNorm / (norm + 1e-6))). The trainer uses this so a step needs a single read-back
+ * (WebGPU under Deno has no synchronous reads at all).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { clipOnDevice } from "./clip.ts";
+ * const { grads, norm } = clipOnDevice(new Map([["w", tf.tensor1d([3, 4])]]), 1);
+ * console.log((await norm.data())[0], Array.from(await grads.get("w")!.data()).map((x) => x.toFixed(2))); // 5 ["0.60", "0.80"]
+ * ```
+ */
+export function clipOnDevice(
+  grads: ReadonlyMap<string, tf.Tensor>,
+  maxNorm: number,
+): { grads: Map<string, tf.Tensor>; norm: tf.Scalar } {
+  if (grads.size === 0) return { grads: new Map(), norm: tf.scalar(0) };
+  const norm = tf.tidy(() =>
+    tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g))))) as tf.Scalar
+  );
   const out = new Map<string, tf.Tensor>();
-  for (const [name, g] of grads) {
-    out.set(
-      name,
-      tf.tidy(() => scale === 1 ? g.clone() : tf.mul(g, scale)),
-    );
+  if (!(maxNorm > 0)) {
+    for (const [name, g] of grads) out.set(name, g.clone());
+    return { grads: out, norm };
   }
+  const coef = tf.tidy(() => tf.minimum(1, tf.div(maxNorm, tf.add(norm, 1e-6))));
+  for (const [name, g] of grads) out.set(name, tf.mul(g, coef));
+  coef.dispose();
   return { grads: out, norm };
 }

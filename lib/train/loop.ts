@@ -9,10 +9,10 @@
 import * as tf from "@tensorflow/tfjs";
 // Gather gradients and fast transposed/batched matmuls on the wasm backend (the CPU path).
 import "../wasm_kernels.ts";
-import { bitsPerByte, bitsPerByteFromNats } from "../eval/bpb.ts";
+import { bitsPerByteAsync, bitsPerByteFromNats } from "../eval/bpb.ts";
 import { AdamW } from "./adamw.ts";
 import { type CheckpointData, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
-import { clipByGlobalNorm } from "./clip.ts";
+import { clipOnDevice } from "./clip.ts";
 import { resolveTrainConfig, type TrainConfig } from "./config.ts";
 import { learningRate } from "./schedule.ts";
 import type { Batch, BatchSource, TrainableModel } from "./types.ts";
@@ -142,12 +142,14 @@ function accumulate(
   model: TrainableModel,
   data: BatchSource,
   state: RunState,
-): { grads: Map<string, tf.Tensor>; sumNats: number; predictions: number; bytes: number } {
+): { grads: Map<string, tf.Tensor>; sumNats: tf.Scalar; predictions: number; bytes: number } {
   const named = model.namedVariables();
   const nameOf = new Map([...named].map(([name, v]) => [v.name, name]));
   const varList = [...named.values()];
   let sum: Map<string, tf.Tensor> | null = null;
-  let sumNats = 0;
+  // Summed on the device: reading a value back synchronously is impossible on WebGPU under Deno
+  // (tfjs's readSync needs a canvas), and each read would stall the queue anyway.
+  let sumNats: tf.Scalar = tf.scalar(0);
   let predictions = 0;
   let bytes = 0;
   for (let micro = 0; micro < state.config.gradAccumulation; micro++) {
@@ -160,7 +162,9 @@ function accumulate(
       counts = { predictions: r.predictions, bytes: r.bytes };
       return tf.mul(r.loss, r.predictions) as tf.Scalar;
     }, varList);
-    sumNats += value.dataSync()[0];
+    const prevSum = sumNats;
+    sumNats = tf.add(prevSum, value);
+    prevSum.dispose();
     value.dispose();
     predictions += counts.predictions;
     bytes += counts.bytes;
@@ -186,17 +190,16 @@ function accumulate(
 
 async function checkpoint(options: TrainOptions, state: RunState): Promise<void> {
   if (options.checkpointDir === undefined) return;
-  const weights = new Map(
-    [...options.model.namedVariables()].map((
-      [name, v],
-    ) => [name, { shape: v.shape, data: v.dataSync() as Float32Array }]),
-  );
+  const weights = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const [name, v] of options.model.namedVariables()) {
+    weights.set(name, { shape: v.shape, data: (await v.data()) as Float32Array });
+  }
   const data: CheckpointData = {
     step: state.step,
     nextBatchIndex: state.nextBatchIndex,
     modelConfig: options.model.config,
     weights,
-    optimizer: state.optimizer.state(),
+    optimizer: await state.optimizer.state(),
     trainConfig: state.config,
   };
   state.checkpoint = await saveCheckpoint(
@@ -213,7 +216,7 @@ async function evaluate(
   evals: EvalMetrics[],
 ): Promise<void> {
   if (options.validation === undefined || options.validation.length === 0) return;
-  const r = bitsPerByte(options.model, options.validation);
+  const r = await bitsPerByteAsync(options.model, options.validation);
   const m = { step: state.step, bitsPerByte: r.bitsPerByte, lossNats: r.lossNats, bytes: r.bytes };
   evals.push(m);
   await options.callbacks?.onEval?.(m);
@@ -227,9 +230,14 @@ async function run(options: TrainOptions, state: RunState): Promise<TrainResult>
     const started = performance.now();
     const lr = learningRate(state.step, config);
     const acc = accumulate(options.model, options.data, state);
-    const { grads, norm } = clipByGlobalNorm(acc.grads, config.gradClip);
+    const clipped = clipOnDevice(acc.grads, config.gradClip);
+    const grads = clipped.grads;
     acc.grads.forEach((g) => g.dispose());
-    const loss = acc.sumNats / acc.predictions;
+    // One read-back per step: the loss and the norm, needed before the update (NaN check).
+    const both = tf.stack([acc.sumNats, clipped.norm]);
+    const [sumNats, norm] = await both.data();
+    tf.dispose([both, acc.sumNats, clipped.norm]);
+    const loss = sumNats / acc.predictions;
     if (!Number.isFinite(loss) || !Number.isFinite(norm)) {
       grads.forEach((g) => g.dispose());
       const what = !Number.isFinite(loss) ? `loss is ${loss}` : `gradient norm is ${norm}`;
@@ -246,7 +254,7 @@ async function run(options: TrainOptions, state: RunState): Promise<TrainResult>
     const metrics: StepMetrics = {
       step: state.step,
       loss,
-      bitsPerByte: bitsPerByteFromNats(acc.sumNats, acc.bytes),
+      bitsPerByte: bitsPerByteFromNats(sumNats, acc.bytes),
       lr,
       gradNorm: norm,
       bytes: acc.bytes,

@@ -15,7 +15,7 @@ export type { Batch, BatchSource, Json, LossResult, TrainableModel } from "./typ
 export { defaultTrainConfig, resolveTrainConfig, type TrainConfig } from "./config.ts";
 export { learningRate, type ScheduleConfig } from "./schedule.ts";
 export { AdamW, type AdamWConfig, type AdamWState, decaysByDefault } from "./adamw.ts";
-export { clipByGlobalNorm, globalNorm } from "./clip.ts";
+export { clipByGlobalNorm, clipOnDevice, globalNorm } from "./clip.ts";
 export { type Example, shuffledBatches } from "./batches.ts";
 export {
   type CheckpointData,

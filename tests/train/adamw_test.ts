@@ -49,7 +49,7 @@ Deno.test("AdamW + clipByGlobalNorm match torch.optim.AdamW + clip_grad_norm_ fo
   b.dispose();
 });
 
-Deno.test("AdamW: decoupled decay shrinks matrices only; vectors are untouched by decay", () => {
+Deno.test("AdamW: decoupled decay shrinks matrices only; vectors are untouched by decay", async () => {
   const w = tf.variable(tf.fill([2, 2], 2));
   const g = tf.variable(tf.fill([2], 2));
   const opt = new AdamW(new Map([["w", w], ["g", g]]), config);
@@ -57,14 +57,14 @@ Deno.test("AdamW: decoupled decay shrinks matrices only; vectors are untouched b
   opt.apply(zeros, 0.5);
   assertClose(w.dataSync(), [1.9, 1.9, 1.9, 1.9], 1e-7, "w"); // 2·(1 − 0.5·0.1)
   assertClose(g.dataSync(), [2, 2], 0, "g");
-  assert.deepEqual(opt.state().decay, { w: true, g: false });
+  assert.deepEqual((await opt.state()).decay, { w: true, g: false });
   zeros.forEach((t) => t.dispose());
   opt.dispose();
   w.dispose();
   g.dispose();
 });
 
-Deno.test("AdamW: state() then load() into a fresh optimizer continues identically", () => {
+Deno.test("AdamW: state() then load() into a fresh optimizer continues identically", async () => {
   const make = () => tf.variable(tf.tensor([[0.5, -1], [2, 0.25]]));
   const grad = (k: number) => new Map([["w", tf.tensor([[k, -k], [0.5 * k, 1]])]]);
   const a = make();
@@ -76,7 +76,7 @@ Deno.test("AdamW: state() then load() into a fresh optimizer continues identical
   }
   const b = tf.variable(a.clone());
   const optB = new AdamW(new Map([["w", b]]), config);
-  optB.load(optA.state());
+  optB.load(await optA.state());
   for (let k = 4; k <= 6; k++) {
     const g = grad(k);
     optA.apply(g, 0.01);
