@@ -5,7 +5,6 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
 import type { Batch, TrainableModel } from "../train/types.ts";
 
 /**
