@@ -77,6 +77,25 @@ export interface KeyGather {
   readonly empty: tf.Tensor2D | null;
 }
 
+/** Above this many keys per group the products go through matMul (see smallBatchedMatMul). */
+const ELEMENTWISE_MAX_KEYS = 16;
+
+/**
+ * x [N, Q, d] · yᵀ [N, S, d] (transposeY) or x [N, Q, S] · y [N, S, d], where N is huge (one
+ * matrix per byte or patch and head) and Q, S are tiny (k slots, a patch's bytes). As broadcast
+ * multiply + sum this is a few large elementwise ops instead of N tiny matrix products, which the
+ * wasm backend runs one by one and WebGPU cannot even dispatch past 65,535 groups.
+ */
+function smallBatchedMatMul(x: tf.Tensor, y: tf.Tensor, transposeY: boolean): tf.Tensor3D {
+  const keys = (transposeY ? y.shape[1] : x.shape[2]) ?? 0;
+  if (keys > ELEMENTWISE_MAX_KEYS) return tf.matMul(x, y, false, transposeY) as tf.Tensor3D;
+  return tf.tidy(() =>
+    transposeY
+      ? tf.sum(tf.mul(tf.expandDims(x, 2), tf.expandDims(y, 1)), 3) // [N, Q, S, d] → [N, Q, S]
+      : tf.sum(tf.mul(tf.expandDims(x, 3), tf.expandDims(y, 1)), 2) // [N, Q, S, d] → [N, Q, d]
+  ) as tf.Tensor3D;
+}
+
 /**
  * Cross-attention of query groups `[B, G, Q, h]` to gathered rows of `source` `[B, N, h]`;
  * returns `[B, G, Q, h]` = o_proj(attention) + queries.
@@ -131,7 +150,7 @@ export function crossAttention(
       tf.transpose(tf.reshape(q, [B, G, Q, heads, d]), [0, 1, 3, 2, 4]),
       [B * G * heads, Q, d],
     ); // [B·G·H, Q, d]
-    let scores = tf.mul(tf.matMul(qh, perGroup(k), false, true), d ** -0.5); // [B·G·H, Q, S]
+    let scores = tf.mul(smallBatchedMatMul(qh, perGroup(k), true), d ** -0.5); // [B·G·H, Q, S]
     if (gather.bias !== null) {
       const bias = tf.reshape(
         tf.tile(tf.reshape(gather.bias, [B, G, 1, 1, S]), [1, 1, heads, 1, 1]),
@@ -140,13 +159,16 @@ export function crossAttention(
       scores = tf.add(scores, bias);
     }
     let attn = tf.reshape(
-      tf.transpose(tf.reshape(tf.matMul(tf.softmax(scores), perGroup(v)), [B, G, heads, Q, d]), [
-        0,
-        1,
-        3,
-        2,
-        4,
-      ]),
+      tf.transpose(
+        tf.reshape(smallBatchedMatMul(tf.softmax(scores), perGroup(v), false), [B, G, heads, Q, d]),
+        [
+          0,
+          1,
+          3,
+          2,
+          4,
+        ],
+      ),
       [B, G, Q, h],
     ); // [B, G, Q, h]
     if (gather.empty !== null) {
