@@ -407,36 +407,41 @@ function mergeOverrides(base: BltConfig, overrides: ConfigOverrides): Obj {
   return out;
 }
 
+/** A value as an error message shows it: JSON, except numbers JSON cannot spell (NaN, ±Infinity). */
+function shown(x: unknown): string {
+  return typeof x === "number" ? String(x) : JSON.stringify(x);
+}
+
 function posInt(x: unknown, field: string): number {
   if (typeof x !== "number" || !Number.isInteger(x) || x < 1) {
-    throw new Error(`${field} must be a positive integer, found ${JSON.stringify(x)}`);
+    throw new Error(`${field} must be a positive integer, found ${shown(x)}`);
   }
   return x;
 }
 
 function posNumber(x: unknown, field: string): number {
   if (typeof x !== "number" || !Number.isFinite(x) || x <= 0) {
-    throw new Error(`${field} must be a positive finite number, found ${JSON.stringify(x)}`);
+    throw new Error(`${field} must be a positive finite number, found ${shown(x)}`);
   }
   return x;
 }
 
 function finite(x: unknown, field: string): number {
   if (typeof x !== "number" || !Number.isFinite(x)) {
-    throw new Error(`${field} must be a finite number, found ${JSON.stringify(x)}`);
+    throw new Error(`${field} must be a finite number, found ${shown(x)}`);
   }
   return x;
 }
 
 function bool(x: unknown, field: string): boolean {
   if (typeof x !== "boolean") {
-    throw new Error(`${field} must be true or false, found ${JSON.stringify(x)}`);
+    throw new Error(`${field} must be true or false, found ${shown(x)}`);
   }
   return x;
 }
 
 function fields(x: unknown, path: string, valid: readonly string[]): Obj {
-  if (!isObj(x)) throw new Error(`${path} must be an object, found ${JSON.stringify(x)}`);
+  if (!isObj(x)) throw new Error(`${path} must be an object, found ${shown(x)}`);
   for (const key of Object.keys(x)) {
     if (!valid.includes(key)) throw unknownKey(path, key, valid);
   }

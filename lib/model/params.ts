@@ -91,7 +91,10 @@ export class Params {
       : std === null
       ? new Float32Array(size).fill(1)
       : truncatedNormal(size, std, this.#rng(name));
-    const v = tf.variable(tf.tensor(values, shape, "float32"), this.trainable, uniqueName(name));
+    // tidy frees the initial tensor; the variable keeps its own reference to the data.
+    const v = tf.tidy(() =>
+      tf.variable(tf.tensor(values, shape, "float32"), this.trainable, uniqueName(name))
+    );
     this.#vars.set(name, v);
     return v;
   }

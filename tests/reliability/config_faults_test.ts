@@ -111,12 +111,11 @@ Deno.test("config: k·h_E ≠ h_G is legal and the model projects into the globa
   }
 });
 
-Deno.test({
-  name: "config: a NaN override is reported as NaN, not as null",
-  ignore: true, // bug: lib/config.ts finite() prints JSON.stringify(NaN) = "null" (owner still editing)
-  fn: async () => {
-    await assertClearError(() => resolveConfig("tiny", { "patching.threshold": NaN }), [
-      /patching\.threshold must be a finite number, found NaN/,
-    ]);
-  },
+Deno.test("config: NaN and Infinity overrides are reported as such, not as null", async () => {
+  await assertClearError(() => resolveConfig("tiny", { "patching.threshold": NaN }), [
+    /patching\.threshold must be a finite number, found NaN/,
+  ]);
+  await assertClearError(() => resolveConfig("tiny", { "encoder.normEps": Infinity }), [
+    /encoder\.normEps must be a positive finite number, found Infinity/,
+  ]);
 });
