@@ -14,7 +14,8 @@
  * ```
  * A checkpoint is assembled in a hidden temporary directory, every file fsynced, then renamed into
  * place and only then named by `latest`, so a crash at any moment leaves the previous checkpoint
- * intact and `latest` pointing at a complete one.
+ * intact and `latest` pointing at a complete one. The next save deletes what a crashed writer
+ * left half-written.
  *
  * @module
  */
@@ -225,11 +226,22 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Deletes all but the newest `keep` step directories. */
+/** A writer's temporary entry: `.step-NNNNNNNN.<pid>.<id>.tmp[.old]` or `.latest.<pid>.tmp`. */
+const TEMPORARY = /^\.(?:step-\d{8}|latest)\.(\d+)\..*tmp(?:\.old)?$/;
+
+/**
+ * Deletes all but the newest `keep` step directories, and the temporaries of writers that died
+ * mid-write (another process id: a run directory has one writer), which would otherwise pile up
+ * after every crash and eat the disk.
+ */
 async function prune(runDir: string, keep: number): Promise<void> {
   const steps: string[] = [];
   for await (const entry of Deno.readDir(runDir)) {
     if (entry.isDirectory && /^step-\d{8}$/.test(entry.name)) steps.push(entry.name);
+    const pid = TEMPORARY.exec(entry.name)?.[1];
+    if (pid !== undefined && Number(pid) !== Deno.pid) {
+      await Deno.remove(`${runDir}/${entry.name}`, { recursive: true });
+    }
   }
   steps.sort();
   for (const name of steps.slice(0, Math.max(0, steps.length - keep))) {

@@ -6,8 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { Rng } from "../../lib/data/mod.ts";
-import { loadCheckpoint } from "../../lib/train/checkpoint.ts";
-import { WEIGHT_SIZE } from "./checkpoint_writer.ts";
+import { loadCheckpoint, saveCheckpoint } from "../../lib/train/checkpoint.ts";
+import { WEIGHT_SIZE, weightsAt } from "./checkpoint_writer.ts";
 import { withTempDir } from "./helpers.ts";
 
 const WRITER = new URL("./checkpoint_writer.ts", import.meta.url).pathname;
@@ -72,10 +72,25 @@ Deno.test("kill -9 during checkpoint writes never loses the previous checkpoint"
       assert.equal(ckpt.optimizer.step, ckpt.step);
     }
     console.log(
-      `${KILLS} kills, ${midWrite} mid-write, reached step ${lastSaved}, ` +
-        `${leftovers.size} temporary directories left behind`,
+      `${KILLS} kills, ${midWrite} cut a checkpoint write short, reached step ${lastSaved}`,
     );
     assert.ok(lastSaved > KILLS / 2, "the writer made progress between kills");
+    // The next save (another process) clears what the killed writers left half-written.
+    const next = lastSaved + 1;
+    await saveCheckpoint(run, {
+      step: next,
+      nextBatchIndex: next,
+      modelConfig: { kind: "fake", size: WEIGHT_SIZE },
+      weights: weightsAt(next),
+      optimizer: { step: next, decay: {}, moments: new Map() },
+      trainConfig: null,
+    });
+    assert.deepEqual([...Deno.readDirSync(run)].map((e) => e.name).sort(), [
+      "latest",
+      `step-${String(lastSaved).padStart(8, "0")}`,
+      `step-${String(next).padStart(8, "0")}`,
+    ]);
+    assert.equal((await loadCheckpoint(run)).step, next);
     assert.ok(
       midWrite >= KILLS / 4,
       `only ${midWrite} kills landed mid-write; the test is too lenient`,
