@@ -10,7 +10,7 @@
  *     config.json             the model's config
  *     optimizer.safetensors   AdamW moments exp_avg.<name>, exp_avg_sq.<name>
  *     trainer_state.json      step, data position, optimizer step, train config, SHA-256 of
- *                             the three files above
+ *                             the three files above, and `stateSha256` of its own other fields
  * ```
  * A checkpoint is assembled in a hidden temporary directory, every file fsynced, then renamed into
  * place and only then named by `latest`, so a crash at any moment leaves the previous checkpoint
@@ -67,6 +67,7 @@ interface StoredState {
   readonly decay?: AdamWState["decay"];
   readonly trainConfig: TrainConfig | null;
   readonly sha256?: Readonly<Record<string, string>>;
+  readonly stateSha256?: string;
 }
 
 /** SHA-256 of bytes as lowercase hex. */
@@ -189,9 +190,10 @@ async function writeCheckpoint(
     trainConfig: data.trainConfig,
     sha256: checksums,
   };
+  const stateSha256 = await sha256(new TextEncoder().encode(JSON.stringify(state)));
   await writeSynced(
     `${tmp}/trainer_state.json`,
-    new TextEncoder().encode(JSON.stringify(state, null, 2) + "\n"),
+    new TextEncoder().encode(JSON.stringify({ ...state, stateSha256 }, null, 2) + "\n"),
   );
   await syncDir(tmp);
   const final = `${runDir}/${name}`;
@@ -325,6 +327,15 @@ export async function loadCheckpoint(
   if (state?.format !== FORMAT) {
     throw new Error(
       `${statePath}: format must be '${FORMAT}', found ${JSON.stringify(state?.format)}`,
+    );
+  }
+  // The step and data position decide what a resumed run computes: check them as the weights.
+  const { stateSha256, ...fields } = state;
+  const found = await sha256(new TextEncoder().encode(JSON.stringify(fields)));
+  if (found !== stateSha256) {
+    throw new Error(
+      `Checkpoint file ${statePath} is corrupt: its fields hash to SHA-256 ${found}, its ` +
+        `stateSha256 records ${stateSha256}; resume from an older checkpoint`,
     );
   }
   const files: Record<string, Uint8Array> = {};

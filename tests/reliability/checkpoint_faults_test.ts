@@ -103,6 +103,30 @@ Deno.test("checkpoint: a corrupted, truncated, emptied or deleted file is named;
   });
 });
 
+Deno.test("checkpoint: a changed step, data position or train config in trainer_state.json is caught", async () => {
+  await withTempDir(async (run) => {
+    await twoCheckpoints(run);
+    const path = `${run}/step-00000002/trainer_state.json`;
+    const original = await Deno.readTextFile(path);
+    const edits: [RegExp, string][] = [
+      [/"step": 2/, '"step": 7'],
+      [/"nextBatchIndex": 2/, '"nextBatchIndex": 3'],
+      [/"lr": 0\.01/, '"lr": 0.02'],
+      [/"stateSha256": "[0-9a-f]/, '"stateSha256": "x'],
+    ];
+    for (const [from, to] of edits) {
+      assert.match(original, from);
+      await Deno.writeTextFile(path, original.replace(from, to));
+      await assertClearError(() => loadCheckpoint(run), [
+        /step-00000002\/trainer_state\.json is corrupt/,
+        /resume from an older checkpoint/,
+      ]);
+    }
+    await Deno.writeTextFile(path, original);
+    assert.equal((await loadCheckpoint(run)).nextBatchIndex, 2);
+  });
+});
+
 Deno.test("checkpoint: files swapped in from another checkpoint fail their checksum", async () => {
   await withTempDir(async (run) => {
     await twoCheckpoints(run);
