@@ -25,25 +25,24 @@ export const MATMUL_TILE = Object.freeze({ bm: 128, bn: 128, bk: 16, threads: 16
  * ```
  */
 export function matmulWgsl(transposeA: boolean, transposeB: boolean): string {
-  // A is [M, K] (or [K, M] when transposed); B is [K, N] (or [N, K]).
+  // A is [M, K] (or [K, M] when transposed); B is [K, N] (or [N, K]). Each load helper maps a
+  // flat tile index to (k, m) or (k, n) so consecutive threads read consecutive addresses.
   const loadA = transposeA
-    ? `let m = idx % BM; let k = idx / BM;
-       let gm = row0 + m; let gk = k0 + k;
-       var v = 0.0;
-       if (gm < u.M && gk < kEnd) { v = A[aBase + gk * u.M + gm]; }`
-    : `let k = idx % BK; let m = idx / BK;
-       let gm = row0 + m; let gk = k0 + k;
-       var v = 0.0;
-       if (gm < u.M && gk < kEnd) { v = A[aBase + gm * u.K + gk]; }`;
+    ? `let m = idx % BM; let k = idx / BM; let gm = row0 + m; let gk = k0 + k;
+       if (gm < u.M && gk < kEnd) { return A[aBase + gk * u.M + gm]; }`
+    : `let k = idx % BK; let m = idx / BK; let gm = row0 + m; let gk = k0 + k;
+       if (gm < u.M && gk < kEnd) { return A[aBase + gm * u.K + gk]; }`;
+  const slotA = transposeA
+    ? "let m = idx % BM; let k = idx / BM;"
+    : "let k = idx % BK; let m = idx / BK;";
   const loadB = transposeB
-    ? `let k = idx % BK; let n = idx / BK;
-       let gn = col0 + n; let gk = k0 + k;
-       var v = 0.0;
-       if (gn < u.N && gk < kEnd) { v = B[bBase + gn * u.K + gk]; }`
-    : `let n = idx % BN; let k = idx / BN;
-       let gn = col0 + n; let gk = k0 + k;
-       var v = 0.0;
-       if (gn < u.N && gk < kEnd) { v = B[bBase + gk * u.N + gn]; }`;
+    ? `let k = idx % BK; let n = idx / BK; let gn = col0 + n; let gk = k0 + k;
+       if (gn < u.N && gk < kEnd) { return B[bBase + gn * u.K + gk]; }`
+    : `let n = idx % BN; let k = idx / BN; let gn = col0 + n; let gk = k0 + k;
+       if (gn < u.N && gk < kEnd) { return B[bBase + gk * u.N + gn]; }`;
+  const slotB = transposeB
+    ? "let k = idx % BK; let n = idx / BK;"
+    : "let n = idx % BN; let k = idx / BN;";
   return /* wgsl */ `
 struct Uniforms { M: u32, N: u32, K: u32, batches: u32, aStride: u32, bStride: u32, kChunk: u32 };
 @group(0) @binding(0) var<storage, read> A: array<f32>;
@@ -57,6 +56,15 @@ const BK = 16u;
 // k-major tiles, 4 floats per vec4: As[k * 32 + m / 4], Bs[k * 32 + n / 4].
 var<workgroup> As: array<vec4<f32>, 512>;
 var<workgroup> Bs: array<vec4<f32>, 512>;
+
+fn loadA(idx: u32, k0: u32, kEnd: u32, row0: u32, aBase: u32) -> f32 {
+  ${loadA}
+  return 0.0;
+}
+fn loadB(idx: u32, k0: u32, kEnd: u32, col0: u32, bBase: u32) -> f32 {
+  ${loadB}
+  return 0.0;
+}
 
 @compute @workgroup_size(16, 16, 1)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>,
@@ -74,19 +82,28 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>,
   // tx and tx+16 read consecutive vec4s of Bs, so threads of a warp hit distinct banks.
   let tx = lid.x;
   let ty = lid.y;
-  var acc: array<vec4<f32>, 16>; // [i*4 + r][j*? ] -> index (i*4 + r) * 2 + j
+  // acc[(i*4 + r)*2 + j] holds row ty*4 + 64*i + r, cols tx*4 + 64*j .. +3.
+  var acc: array<vec4<f32>, 16>;
+  // Register prefetch: the next tile's global loads are in flight while this tile computes.
+  var ra: array<f32, 8>;
+  var rb: array<f32, 8>;
+  for (var s = 0u; s < 8u; s++) {
+    ra[s] = loadA(li + s * 256u, kBegin, kEnd, row0, aBase);
+    rb[s] = loadB(li + s * 256u, kBegin, kEnd, col0, bBase);
+  }
   for (var k0 = kBegin; k0 < kEnd; k0 = k0 + BK) {
-    for (var s = 0u; s < 8u; s = s + 1u) {
+    for (var s = 0u; s < 8u; s++) {
       let idx = li + s * 256u;
-      ${loadA}
-      As[k * 32u + m / 4u][m % 4u] = v;
-    }
-    for (var s = 0u; s < 8u; s = s + 1u) {
-      let idx = li + s * 256u;
-      ${loadB}
-      Bs[k * 32u + n / 4u][n % 4u] = v;
+      { ${slotA} As[k * 32u + m / 4u][m % 4u] = ra[s]; }
+      { ${slotB} Bs[k * 32u + n / 4u][n % 4u] = rb[s]; }
     }
     workgroupBarrier();
+    if (k0 + BK < kEnd) {
+      for (var s = 0u; s < 8u; s++) {
+        ra[s] = loadA(li + s * 256u, k0 + BK, kEnd, row0, aBase);
+        rb[s] = loadB(li + s * 256u, k0 + BK, kEnd, col0, bBase);
+      }
+    }
     for (var k = 0u; k < BK; k = k + 1u) {
       let a0 = As[k * 32u + ty];
       let a1 = As[k * 32u + ty + 16u];
