@@ -75,19 +75,17 @@ async function runNotebook(
   const name = path.split("/").pop()!.replace(/\.ipynb$/, "");
   const started = performance.now();
   const env = { BLT_SCALE: scale, NO_COLOR: "1" };
-  // --allow-errors: keep going so the page shows every failing cell; errors are checked below.
-  await jupyter([
-    "nbconvert",
-    "--to=notebook",
-    "--execute",
-    "--allow-errors",
-    "--ExecutePreprocessor.kernel_name=deno",
-    `--ExecutePreprocessor.timeout=${timeout}`,
-    `--output-dir=${OUT_DIR}`,
-    `--output=${name}`,
-    path,
-  ], env);
   const executed = `${OUT_DIR}/${name}.ipynb`;
+  // Not `nbconvert --execute`: it drops outputs that Deno's kernel publishes after `idle`
+  // (see scripts/execute_notebook.py). Cells that throw do not stop the run; checked below.
+  await jupyter([
+    "python",
+    `${ROOT}/scripts/execute_notebook.py`,
+    path,
+    executed,
+    "--kernel=deno",
+    `--timeout=${timeout}`,
+  ], env);
   await jupyter(["nbconvert", "--to=html", `--output-dir=${OUT_DIR}`, executed], env);
   const { errors } = notebookExpectations(JSON.parse(await Deno.readTextFile(executed)));
   return {

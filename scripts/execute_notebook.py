@@ -1,0 +1,91 @@
+"""Executes a notebook headless with nbclient, keeping every output of the Deno kernel.
+
+Deno's kernel (2.9.6) sometimes publishes a cell's `status: idle` before the last `stream` or
+`display_data` messages of that cell (seen on a loaded 2-core machine: lines of `console.log`
+and whole plotly figures vanished). nbclient stops reading a cell's outputs at `idle` and drops
+the late ones, so `jupyter nbconvert --execute` loses them. This client routes a late message to
+the cell it belongs to (by its parent message id) while the next cells run, and after the last
+cell waits `--late-output-grace` seconds for stragglers.
+
+    python scripts/execute_notebook.py IN.ipynb OUT.ipynb [--kernel deno] [--timeout 900]
+
+Run through `bash scripts/jupyter.sh python ...` so Jupyter finds the project's kernelspec.
+Errors in cells do not stop execution (the runner reports them from OUT.ipynb).
+"""
+
+import argparse
+import os
+import queue
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionComplete
+from nbclient.util import ensure_async
+
+
+class LateOutputClient(NotebookClient):
+    """A NotebookClient that files outputs published after `idle` under their own cell."""
+
+    def __init__(self, *args, late_output_grace: float = 2.0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.late_output_grace = late_output_grace
+        self._cells_by_msg_id = {}
+
+    def _file_late(self, msg) -> None:
+        target = self._cells_by_msg_id.get(msg["parent_header"].get("msg_id"))
+        if target is None:
+            return
+        try:
+            self.process_message(msg, *target)
+        except CellExecutionComplete:
+            pass
+
+    async def _async_poll_output_msg(self, parent_msg_id, cell, cell_index):
+        self._cells_by_msg_id[parent_msg_id] = (cell, cell_index)
+        while True:
+            msg = await ensure_async(self.kc.iopub_channel.get_msg(timeout=None))
+            if msg["parent_header"].get("msg_id") == parent_msg_id:
+                try:
+                    self.process_message(msg, cell, cell_index)
+                except CellExecutionComplete:
+                    return
+            else:
+                self._file_late(msg)
+
+    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+        result = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        if cell_index == len(self.nb.cells) - 1:
+            while True:
+                try:
+                    msg = await ensure_async(
+                        self.kc.iopub_channel.get_msg(timeout=self.late_output_grace)
+                    )
+                except queue.Empty:
+                    break
+                self._file_late(msg)
+        return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("source")
+    parser.add_argument("target")
+    parser.add_argument("--kernel", default="deno")
+    parser.add_argument("--timeout", type=int, default=-1, help="seconds per cell; -1: none")
+    parser.add_argument("--late-output-grace", type=float, default=2.0)
+    args = parser.parse_args()
+    nb = nbformat.read(args.source, as_version=4)
+    client = LateOutputClient(
+        nb,
+        kernel_name=args.kernel,
+        timeout=None if args.timeout < 0 else args.timeout,
+        allow_errors=True,
+        late_output_grace=args.late_output_grace,
+        resources={"metadata": {"path": os.path.dirname(os.path.abspath(args.source))}},
+    )
+    client.execute()
+    nbformat.write(nb, args.target)
+
+
+if __name__ == "__main__":
+    main()
