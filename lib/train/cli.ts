@@ -361,6 +361,13 @@ async function withInterrupt<T>(body: (signal: AbortSignal) => Promise<T>): Prom
 /** Prints an Error's message (not a stack) and returns exit code 1. */
 function fail(e: unknown): number {
   console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
+  if (e instanceof Deno.errors.NotCapable) {
+    console.error(
+      "The deno tasks read only the project and Deno's cache and write only under out/: keep " +
+        "corpora and --out/--cache directories there, or run scripts/train.ts (or sample.ts) " +
+        "with `deno run` and the --allow-read/--allow-write paths you need.",
+    );
+  }
   return 1;
 }
 

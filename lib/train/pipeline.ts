@@ -13,7 +13,7 @@ import { sequentialBatches } from "../data/batching.ts";
 import { type Blt, createBlt, PATCHER_PREFIX } from "../model/blt.ts";
 import { type ByteLm, createByteLm } from "../model/byte_lm.ts";
 import { bltFlopsPerByte, transformerFlopsPerByte } from "../model/flops.ts";
-import { type CalibrationResult } from "../patching/mod.ts";
+import type { CalibrationResult } from "../patching/mod.ts";
 import type { TrainConfig } from "./config.ts";
 import { cachedEntropies } from "./entropy_cache.ts";
 import { resume, train, type TrainCallbacks, type TrainResult } from "./loop.ts";

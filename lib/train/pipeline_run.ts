@@ -158,7 +158,8 @@ async function settingsOf(args: TrainArgs): Promise<RunSettings> {
     }
   }
   if (args.given.has("set")) {
-    const here = resolveConfig(run.preset, args.overrides);
+    // Overrides given on resume must agree with the run's; keys not given keep its values.
+    const here = resolveConfig(run.preset, { ...run.overrides, ...args.overrides });
     const there = resolveConfig(run.preset, run.overrides);
     const diff = firstDifference(there, here);
     if (diff !== null) {

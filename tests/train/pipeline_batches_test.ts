@@ -75,8 +75,10 @@ Deno.test("patchedValidation: every target once, in the order of sequentialBatch
 });
 
 Deno.test("calibratePatching: θ gives the target mean patch size on the training windows", () => {
-  const many = Array.from({ length: 20 }, (_, i) =>
-    Float32Array.from({ length: 300 + i }, () => 3 * rng.float()));
+  const many = Array.from(
+    { length: 20 },
+    (_, i) => Float32Array.from({ length: 300 + i }, () => 3 * rng.float()),
+  );
   for (const target of [2, 4.5]) {
     const { patching: p, calibration } = calibratePatching(many, 128, target, patching);
     assert(calibration.converged, JSON.stringify(calibration));
@@ -91,8 +93,7 @@ Deno.test("calibratePatching: θ gives the target mean patch size on the trainin
 
 Deno.test("patched sources: bad input names what is wrong", () => {
   assert.throws(
-    () =>
-      patchedBatches(docs, entropies.slice(1), { window: T, batchSize: 1, seed: 0, patching }),
+    () => patchedBatches(docs, entropies.slice(1), { window: T, batchSize: 1, seed: 0, patching }),
     /entropies has 2 documents, docs has 3/,
   );
   assert.throws(
