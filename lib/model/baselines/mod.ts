@@ -43,4 +43,10 @@ export {
 } from "./families.ts";
 export { megabyteFlopsPerByte } from "./flops.ts";
 export { checkPatchSize, MegaByte, type MegaByteConfig } from "./megabyte.ts";
-export { bltAtScale, comparisonRuns, type ComparisonScale, stackConfig } from "./scales.ts";
+export {
+  bltAtScale,
+  comparisonRuns,
+  type ComparisonScale,
+  hashAblationRuns,
+  stackConfig,
+} from "./scales.ts";

@@ -131,3 +131,28 @@ export function comparisonRuns(
     })),
   ];
 }
+
+/**
+ * Hash n-gram ablations of BLT-entropy (paper §3.2.1, Table 3): the configured bucket count, a
+ * quarter of it, and hash n-grams off. "Off" is one bucket per table: every n-gram then maps to
+ * the same row, so the hash term is one learned constant added to every byte embedding, which the
+ * byte table can absorb: the model family of a BLT without hash embeddings (the config requires
+ * at least one n-gram size, so this is how it is switched off without model changes).
+ *
+ * @example
+ * ```ts
+ * import { hashAblationRuns } from "./scales.ts";
+ * const runs = hashAblationRuns({ dim: 64, layers: 2, bpeVocab: 512, patchSize: 4, hashBuckets: 2048 }, 6);
+ * console.log(runs.map((r) => r.name)); // ["BLT hash 2048", "BLT hash 512", "BLT hash off"]
+ * ```
+ */
+export function hashAblationRuns(scale: ComparisonScale, targetPatchSize: number): RunSpec[] {
+  const base = bltAtScale(scale, "entropy");
+  const quarter = Math.max(2, Math.round(scale.hashBuckets / 4));
+  const withBuckets = (buckets: number) => resolveConfig(base, { "hash.buckets": buckets });
+  return [
+    { name: `BLT hash ${scale.hashBuckets}`, family: "blt", blt: base, targetPatchSize },
+    { name: `BLT hash ${quarter}`, family: "blt", blt: withBuckets(quarter), targetPatchSize },
+    { name: "BLT hash off", family: "blt", blt: withBuckets(1), targetPatchSize },
+  ];
+}
