@@ -11,11 +11,11 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
-import { encode } from "../../lib/bytes/mod.ts";
 import { encodeDocuments, loadCorpus, sampleBatches } from "../../lib/data/mod.ts";
+import { generate } from "../../lib/eval/generate.ts";
 import { createBlt } from "../../lib/model/blt.ts";
 import { resume, train, type TrainOptions } from "../../lib/train/loop.ts";
-import { generateGreedy, tinyBltConfig } from "./helpers.ts";
+import { tinyBltConfig } from "./helpers.ts";
 
 const [run, steps, ...flags] = Deno.args;
 const flag = (name: string) => {
@@ -42,12 +42,7 @@ const options: TrainOptions = {
 const result = flags.includes("--resume") ? await resume(run, options) : await train(options);
 const sample = flag("--sample");
 if (sample !== null) {
-  const ids = generateGreedy(
-    { logits: (ids) => blt.forward(ids).logits },
-    encode("The ", { eos: false }),
-    Number(sample),
-    24,
-  );
+  const { ids } = generate(blt, "The ", { maxBytes: Number(sample), stopAtEos: false });
   console.log(`sample ${JSON.stringify(ids)}`);
   await blt.save(`${run}/export`);
 }
