@@ -1,12 +1,13 @@
 /**
  * Fault injection on text and ids: empty, huge (over the window), invalid UTF-8 and NUL bytes go
- * through the codec, the data windows and the model without loss; ids out of range, ragged or
- * non-integer batches are refused naming the position and the valid range.
+ * through the codec, the data windows, the model and generation without loss; ids out of range,
+ * ragged or non-integer batches are refused naming the position and the valid range.
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { decode, decodeBytes, encode, encodeBytes } from "../../lib/bytes/mod.ts";
 import { encodeDocuments, sequentialBatches } from "../../lib/data/mod.ts";
+import { generate } from "../../lib/eval/generate.ts";
 import { createBlt } from "../../lib/model/blt.ts";
 import { createByteLm } from "../../lib/model/byte_lm.ts";
 import { patchLengths } from "../../lib/patching/mod.ts";
@@ -97,7 +98,9 @@ Deno.test("input: huge text is cut into windows of T ids that cover every byte o
 
 Deno.test({
   name: "input: a sequence longer than maxPositions is refused, naming T, the limit and the fix",
-  ignore: true, // bug: Blt.forward / ByteLm.logits run T > config.maxPositions silently (lib/model still being written)
+  // bug: Blt.forward / ByteLm.logits run T > config.maxPositions silently; the fix also needs
+  // generate() to slide or stop at the window, so it is left to the model owners.
+  ignore: true,
   fn: async () => {
     const lm = createByteLm(TINY_LM, 0); // maxPositions 64
     try {
@@ -147,6 +150,31 @@ Deno.test("input: ids out of range, non-integer or ragged are refused naming the
     assert.equal(tf.memory().numTensors, before, "a refused input must not leak tensors");
   } finally {
     lm.dispose();
+    blt.dispose();
+  }
+});
+
+Deno.test("input: generation prompts (empty, NUL, invalid UTF-8, out of range) and bad options", async () => {
+  const blt = createBlt(tinyBltConfig(), 0);
+  const before = tf.memory().numTensors;
+  try {
+    const bytes = (prompt: string | number[]) =>
+      generate(blt, prompt, { maxBytes: 3, stopAtEos: false }).ids;
+    assert.deepEqual(bytes("").slice(0, 1), [1], "an empty prompt is BOS alone");
+    assert.equal(bytes("").length, 4);
+    assert.deepEqual(bytes("\0").slice(0, 2), [1, 4]);
+    assert.deepEqual(bytes([1, 0xff + 4, 0xc3 + 4]).slice(0, 3), [1, 259, 199]);
+    await assertClearError(() => bytes([1, 300]), [/prompt\[1\] = 300/, /0\.\.259/, /encode/]);
+    await assertClearError(() => generate(blt, "a", { maxBytes: -1 }), [
+      /maxBytes must be an integer ≥ 0/,
+      /found -1/,
+    ]);
+    await assertClearError(
+      () => generate(blt, "a", { maxBytes: 2, sampling: { temperature: NaN } }),
+      [/sampling\.temperature must be a finite number ≥ 0/, /found NaN/],
+    );
+    assert.equal(tf.memory().numTensors, before, "no tensors left behind, failed calls included");
+  } finally {
     blt.dispose();
   }
 });
