@@ -132,6 +132,9 @@ export async function setupBackend(options: SetupBackendOptions = {}): Promise<B
   const adapter = forced ? null : await findGpuAdapter();
   const failures: string[] = [];
   silenceNodeBanner();
+  // tfjs-webgpu hands small tensors to CPU kernels through readSync, which needs a canvas and
+  // fails under Deno ("reading 'clearRect'"): keep every op on the GPU.
+  tf.env().set("WEBGPU_CPU_FORWARD", false);
   for (const candidate of planBackends(adapter, override, registered)) {
     if (await tf.setBackend(candidate.backend)) {
       const reason = [candidate.reason, ...failures].join("; ");

@@ -26,11 +26,12 @@ function unsortedSegmentSum({ inputs, attrs, backend }: KernelArgs): tf.TensorIn
   const wasm = backend as BackendWasm;
   const { x, segmentIds } = inputs as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
   const numSegments = (attrs as { numSegments: number }).numSegments;
-  const ids = wasm.readSync(segmentIds.dataId) as Int32Array;
   const rest = x.shape.slice(segmentIds.shape.length);
   const inner = rest.reduce((a, b) => a * b, 1);
-  const values = wasm.readSync(x.dataId) as Float32Array;
+  // Allocate before taking heap views: a growing wasm heap detaches views taken earlier.
   const out = wasm.makeOutput([numSegments, ...rest], x.dtype);
+  const ids = wasm.readSync(segmentIds.dataId) as Int32Array;
+  const values = wasm.readSync(x.dataId) as Float32Array;
   const dst = wasm.typedArrayFromHeap(out) as Float32Array;
   dst.fill(0);
   for (let i = 0; i < ids.length; i++) {
@@ -53,12 +54,13 @@ function splitV({ inputs, attrs, backend }: KernelArgs): tf.TensorInfo[] {
   const outer = x.shape.slice(0, ax).reduce((a, b) => a * b, 1);
   const inner = x.shape.slice(ax + 1).reduce((a, b) => a * b, 1);
   const dim = x.shape[ax];
-  const src = wasm.readSync(x.dataId) as Float32Array | Int32Array;
   let offset = 0;
   return sizes.map((size) => {
     const shape = [...x.shape];
     shape[ax] = size;
     const out = wasm.makeOutput(shape, x.dtype);
+    // Views after the allocation: a growing wasm heap detaches views taken earlier.
+    const src = wasm.readSync(x.dataId) as Float32Array | Int32Array;
     const dst = wasm.typedArrayFromHeap(out);
     const run = size * inner;
     for (let o = 0; o < outer; o++) {
@@ -134,13 +136,14 @@ const SMALL_MATMUL = 8192;
 /** A copy of rows [from, from + rows) of a flat buffer as a new heap tensor of `shape`. */
 function copyOut(
   wasm: BackendWasm,
-  src: Float32Array,
+  src: tf.TensorInfo,
   from: number,
   shape: number[],
 ): tf.TensorInfo {
   const out = wasm.makeOutput(shape, "float32");
   const n = shape.reduce((p, q) => p * q, 1);
-  (wasm.typedArrayFromHeap(out) as Float32Array).set(src.subarray(from, from + n));
+  const view = wasm.readSync(src.dataId) as Float32Array; // after the allocation (heap growth)
+  (wasm.typedArrayFromHeap(out) as Float32Array).set(view.subarray(from, from + n));
   return out;
 }
 
@@ -169,11 +172,11 @@ function batchedMatMul(
   }
   const sameOuter = outerA.length === outerB.length && outerA.every((d, i) => d === outerB[i]);
   if (!sameOuter || a.dtype !== "float32" || b.dtype !== "float32") return matmul(a, b);
-  const srcA = wasm.readSync(a.dataId) as Float32Array;
-  const srcB = wasm.readSync(b.dataId) as Float32Array;
   const out = wasm.makeOutput([...outerA, M, N], "float32");
-  const dst = wasm.typedArrayFromHeap(out) as Float32Array;
   if (M * K * N <= SMALL_MATMUL) {
+    const srcA = wasm.readSync(a.dataId) as Float32Array;
+    const srcB = wasm.readSync(b.dataId) as Float32Array;
+    const dst = wasm.typedArrayFromHeap(out) as Float32Array;
     // Many tiny products (per-byte cross-attention over k patch slots): a direct loop beats a
     // kernel launch per matrix by far.
     for (let i = 0; i < batchA; i++) {
@@ -189,9 +192,11 @@ function batchedMatMul(
     return out;
   }
   for (let i = 0; i < batchA; i++) {
-    const ai = copyOut(wasm, srcA, i * M * K, [1, M, K]);
-    const bi = copyOut(wasm, srcB, i * K * N, [1, K, N]);
+    const ai = copyOut(wasm, a, i * M * K, [1, M, K]);
+    const bi = copyOut(wasm, b, i * K * N, [1, K, N]);
     const ci = matmul(ai, bi);
+    // Fresh views each time: the allocations above may have grown (and detached) the heap.
+    const dst = wasm.typedArrayFromHeap(out) as Float32Array;
     dst.set(wasm.typedArrayFromHeap(ci) as Float32Array, i * M * N);
     for (const t of [ai, bi, ci]) wasm.disposeData(t.dataId);
   }

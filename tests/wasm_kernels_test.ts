@@ -80,3 +80,25 @@ Deno.test("wasm kernels leak no tensors", async () => {
   assert.equal(tf.memory().numTensors, before);
   tf.dispose([a, b]);
 });
+
+Deno.test("wasm kernels survive wasm heap growth mid-kernel (views re-taken after allocations)", async () => {
+  await tf.setBackend("wasm");
+  // Big enough that the per-matrix copies and outputs grow the heap several times.
+  for (const [b, m, k, n] of [[16, 384, 512, 384], [4, 1024, 1024, 512]]) {
+    const a = tf.randomNormal([b, m, k], 0, 1, "float32", 1);
+    const w = tf.randomNormal([b, k, n], 0, 1, "float32", 2);
+    const c = tf.matMul(a, w);
+    const first = tf.matMul(tf.slice(a, [0, 0, 0], [1, m, k]), tf.slice(w, [0, 0, 0], [1, k, n]));
+    const last = tf.matMul(
+      tf.slice(a, [b - 1, 0, 0], [1, m, k]),
+      tf.slice(w, [b - 1, 0, 0], [1, k, n]),
+    );
+    close([Array.from(first.dataSync())], [
+      Array.from(tf.slice(c, [0, 0, 0], [1, m, n]).dataSync()),
+    ], 1e-3);
+    close([Array.from(last.dataSync())], [
+      Array.from(tf.slice(c, [b - 1, 0, 0], [1, m, n]).dataSync()),
+    ], 1e-3);
+    tf.dispose([a, w, c, first, last]);
+  }
+});

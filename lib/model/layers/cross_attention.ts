@@ -153,7 +153,7 @@ export function crossAttention(
     let scores = tf.mul(smallBatchedMatMul(qh, perGroup(k), true), d ** -0.5); // [B·G·H, Q, S]
     if (gather.bias !== null) {
       const bias = tf.reshape(
-        tf.tile(tf.reshape(gather.bias, [B, G, 1, 1, S]), [1, 1, heads, 1, 1]),
+        tf.tile(tf.reshape(gather.bias, [B * G, 1, S]), [1, heads, 1]), // rank ≤ 4: webgpu tiles rank 5 on the CPU
         [B * G * heads, 1, S],
       );
       scores = tf.add(scores, bias);
