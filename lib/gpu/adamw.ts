@@ -85,7 +85,7 @@ export const adamwKernelConfig: tf.KernelConfig = {
  *
  * @example
  * ```ts
- * import { adamwStep } from "./lib/gpu/adamw.ts";
+ * import { adamwStep } from "./adamw.ts";
  * console.log(typeof adamwStep); // adamwStep(w, dw, m, v, { lr: 1e-3, ..., step: 1 })
  * ```
  */

@@ -75,7 +75,7 @@ function resolve(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, opts: AttentionOption
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { referenceAttention } from "./lib/gpu/attention.ts";
+ * import { referenceAttention } from "./attention.ts";
  * const q = tf.ones([1, 2, 5, 8]);
  * console.log(referenceAttention(q, q, q, { window: 2 }).shape); // [1, 2, 5, 8]
  * ```
@@ -183,7 +183,7 @@ export const attentionKernelConfigs: readonly tf.KernelConfig[] = [
  *
  * @example
  * ```ts
- * import { attentionForward } from "./lib/gpu/attention.ts";
+ * import { attentionForward } from "./attention.ts";
  * console.log(typeof attentionForward); // needs the webgpu backend and enableGpuKernels()
  * ```
  */
@@ -212,7 +212,7 @@ export function attentionForward(
  *
  * @example
  * ```ts
- * import { fusedAttention } from "./lib/gpu/attention.ts";
+ * import { fusedAttention } from "./attention.ts";
  * console.log(typeof fusedAttention); // fusedAttention(q, k, v, { window: 512, docIds })
  * ```
  */

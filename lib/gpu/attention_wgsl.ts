@@ -81,7 +81,7 @@ fn allowed(i: u32, j: u32, di: i32, dj: i32) -> bool {
  *
  * @example
  * ```ts
- * import { attentionForwardWgsl } from "./lib/gpu/attention_wgsl.ts";
+ * import { attentionForwardWgsl } from "./attention_wgsl.ts";
  * console.log(attentionForwardWgsl({ headDim: 32, hasDoc: false }).includes("LSE")); // true
  * ```
  */
@@ -167,7 +167,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
  *
  * @example
  * ```ts
- * import { attentionBackwardDqWgsl } from "./lib/gpu/attention_wgsl.ts";
+ * import { attentionBackwardDqWgsl } from "./attention_wgsl.ts";
  * console.log(attentionBackwardDqWgsl({ headDim: 32, hasDoc: true }).includes("DQ")); // true
  * ```
  */
@@ -244,7 +244,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
  *
  * @example
  * ```ts
- * import { attentionBackwardDkvWgsl } from "./lib/gpu/attention_wgsl.ts";
+ * import { attentionBackwardDkvWgsl } from "./attention_wgsl.ts";
  * console.log(attentionBackwardDkvWgsl({ headDim: 32, hasDoc: false }).includes("DV")); // true
  * ```
  */

@@ -65,7 +65,7 @@ const failures = new Map<string, string>();
  *
  * @example
  * ```ts
- * import { webgpuBackend } from "./lib/gpu/dispatch.ts";
+ * import { webgpuBackend } from "./dispatch.ts";
  * try { webgpuBackend(); } catch (e) { console.log((e as Error).message); }
  * ```
  */
@@ -111,7 +111,7 @@ function pipelineFor(device: GPUDevice, launch: KernelLaunch): GPUComputePipelin
  *
  * @example
  * ```ts
- * import { dispatch } from "./lib/gpu/dispatch.ts";
+ * import { dispatch } from "./dispatch.ts";
  * console.log(typeof dispatch); // used by every kernel in lib/gpu, needs the webgpu backend
  * ```
  */
@@ -182,7 +182,7 @@ export function dispatch(
  *
  * @example
  * ```ts
- * import { gpuFinish } from "./lib/gpu/dispatch.ts";
+ * import { gpuFinish } from "./dispatch.ts";
  * console.log(typeof gpuFinish);
  * ```
  */
@@ -201,7 +201,7 @@ export async function gpuFinish(backend: WebGPUBackend): Promise<void> {
  *
  * @example
  * ```ts
- * import { flatGrid } from "./lib/gpu/dispatch.ts";
+ * import { flatGrid } from "./dispatch.ts";
  * console.log(flatGrid(1_000_000, 256)); // [3907, 1, 1]
  * ```
  */

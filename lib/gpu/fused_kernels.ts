@@ -14,8 +14,8 @@ import { swigluKernelConfigs } from "./swiglu.ts";
  *
  * @example
  * ```ts
- * import { fusedKernelConfigs } from "./lib/gpu/fused_kernels.ts";
- * console.log(fusedKernelConfigs.every((c) => c.backendName === "webgpu")); // true
+ * import { fusedKernelConfigs } from "./fused_kernels.ts";
+ * console.log(fusedKernelConfigs.every((c: { backendName: string }) => c.backendName === "webgpu")); // true
  * ```
  */
 export const fusedKernelConfigs: readonly tf.KernelConfig[] = [

@@ -38,7 +38,7 @@ export interface MatmulPlan {
  *
  * @example
  * ```ts
- * import { planMatmul } from "./lib/gpu/matmul.ts";
+ * import { planMatmul } from "./matmul.ts";
  * const p = planMatmul([256, 65536], [65536, 768], false, false);
  * console.log(p.m, p.n, p.splits > 1); // 256 768 true
  * ```
@@ -85,7 +85,7 @@ export function planMatmul(
  *
  * @example
  * ```ts
- * import { batchMatMulGpu } from "./lib/gpu/matmul.ts";
+ * import { batchMatMulGpu } from "./matmul.ts";
  * console.log(typeof batchMatMulGpu); // called by the registered BatchMatMul kernel
  * ```
  */
@@ -117,9 +117,15 @@ export function batchMatMulGpu(
     u(batchB === 1 ? 0 : p.k * p.n),
     u(p.kChunk),
   ];
+  // vec4 loads along each operand's contiguous axis when it is a multiple of 4.
+  const vec4A = (transposeA ? p.m : p.k) % 4 === 0;
+  const vec4B = (transposeB ? p.k : p.n) % 4 === 0;
+  const vec4C = p.n % 4 === 0;
   const launch = {
-    key: `blt_matmul_${transposeA ? "T" : "N"}${transposeB ? "T" : "N"}`,
-    wgsl: () => matmulWgsl(transposeA, transposeB),
+    key: `blt_matmul_${transposeA ? "T" : "N"}${transposeB ? "T" : "N"}_${vec4A ? 4 : 1}${
+      vec4B ? 4 : 1
+    }${vec4C ? 4 : 1}`,
+    wgsl: () => matmulWgsl(transposeA, transposeB, vec4A, vec4B, vec4C),
     workgroups: [
       Math.ceil(p.n / MATMUL_TILE.bn),
       Math.ceil(p.m / MATMUL_TILE.bm),

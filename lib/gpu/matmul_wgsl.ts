@@ -14,40 +14,81 @@
 /** Output tile rows/cols per workgroup, k-depth per step, threads per workgroup side. */
 export const MATMUL_TILE = Object.freeze({ bm: 128, bn: 128, bk: 16, threads: 16 });
 
+/** How one operand is read: its layout in memory and whether loads are vec4. */
+interface Operand {
+  /** "A" or "B" (binding name; shared tile is As or Bs). */
+  readonly name: "A" | "B";
+  /** Outer dim uniform: M for A, N for B. */
+  readonly outer: "M" | "N";
+  /** True when k is the slow axis in memory (A transposed [K, M]; B plain [K, N]). */
+  readonly kMajor: boolean;
+  /** Load vec4s (4 consecutive elements along the fast axis); needs that axis % 4 == 0. */
+  readonly vec4: boolean;
+}
+
+// WGSL for one operand: binding, a load helper (from global memory, zero outside the matrix or
+// past kEnd) and the statements that scatter the prefetched registers into the k-major tile.
+// Tile index idx runs over the 128×16 tile so consecutive threads read consecutive addresses.
+function operandWgsl(o: Operand, binding: number) {
+  const S = `${o.name}s`, O = `u.${o.outer}`, R = `r${o.name}`;
+  const count = o.vec4 ? 2 : 8;
+  const type = o.vec4 ? "vec4<f32>" : "f32";
+  const coords = o.vec4
+    ? (o.kMajor
+      ? "let c = idx % 32u; let k = idx / 32u; let oo = c * 4u;"
+      : "let c = idx % 4u; let oo = idx / 4u; let k = c * 4u;")
+    : (o.kMajor
+      ? "let oo = idx % 128u; let k = idx / 128u;"
+      : "let k = idx % 16u; let oo = idx / 16u;");
+  const addr = o.kMajor ? `base + (k0 + k) * ${O} + o0 + oo` : `base + (o0 + oo) * u.K + k0 + k`;
+  const load = `fn load${o.name}(idx: u32, k0: u32, kEnd: u32, o0: u32, base: u32) -> ${type} {
+  ${coords}
+  if (o0 + oo < ${O} && k0 + k < kEnd) { return ${o.name}[(${addr})${o.vec4 ? " / 4u" : ""}]; }
+  return ${type}(0.0);
+}`;
+  const store = !o.vec4
+    ? `${S}[k * 32u + oo / 4u][oo % 4u] = ${R}[s];`
+    : o.kMajor
+    ? `${S}[k * 32u + c] = ${R}[s];`
+    : `for (var e = 0u; e < 4u; e++) { ${S}[(k + e) * 32u + oo / 4u][oo % 4u] = ${R}[s][e]; }`;
+  return {
+    binding: `@group(0) @binding(${binding}) var<storage, read> ${o.name}: array<${type}>;`,
+    load,
+    regs: `var ${R}: array<${type}, ${count}>;`,
+    count,
+    store: `{ ${coords} ${store} }`,
+  };
+}
+
 /**
- * The matmul shader for one (transposeA, transposeB) combination.
+ * The matmul shader for one (transposeA, transposeB, vec4 A, vec4 B) combination.
  * Bindings: A, B (read), C (read_write), uniforms {M, N, K, batches, aStride, bStride, kChunk}.
+ * vec4 loads need the fast axis of that operand (K, or M/N when k is the slow axis) % 4 == 0;
+ * vec4 stores of C need N % 4 == 0.
  *
  * @example
  * ```ts
- * import { matmulWgsl } from "./lib/gpu/matmul_wgsl.ts";
- * console.log(matmulWgsl(false, true).includes("@compute")); // true
+ * import { matmulWgsl } from "./matmul_wgsl.ts";
+ * console.log(matmulWgsl(false, true, true, true, true).includes("@compute")); // true
  * ```
  */
-export function matmulWgsl(transposeA: boolean, transposeB: boolean): string {
-  // A is [M, K] (or [K, M] when transposed); B is [K, N] (or [N, K]). Each load helper maps a
-  // flat tile index to (k, m) or (k, n) so consecutive threads read consecutive addresses.
-  const loadA = transposeA
-    ? `let m = idx % BM; let k = idx / BM; let gm = row0 + m; let gk = k0 + k;
-       if (gm < u.M && gk < kEnd) { return A[aBase + gk * u.M + gm]; }`
-    : `let k = idx % BK; let m = idx / BK; let gm = row0 + m; let gk = k0 + k;
-       if (gm < u.M && gk < kEnd) { return A[aBase + gm * u.K + gk]; }`;
-  const slotA = transposeA
-    ? "let m = idx % BM; let k = idx / BM;"
-    : "let k = idx % BK; let m = idx / BK;";
-  const loadB = transposeB
-    ? `let k = idx % BK; let n = idx / BK; let gn = col0 + n; let gk = k0 + k;
-       if (gn < u.N && gk < kEnd) { return B[bBase + gn * u.K + gk]; }`
-    : `let n = idx % BN; let k = idx / BN; let gn = col0 + n; let gk = k0 + k;
-       if (gn < u.N && gk < kEnd) { return B[bBase + gk * u.N + gn]; }`;
-  const slotB = transposeB
-    ? "let k = idx % BK; let n = idx / BK;"
-    : "let n = idx % BN; let k = idx / BN;";
+export function matmulWgsl(
+  transposeA: boolean,
+  transposeB: boolean,
+  vec4A = false,
+  vec4B = false,
+  vec4C = false,
+): string {
+  const a = operandWgsl({ name: "A", outer: "M", kMajor: transposeA, vec4: vec4A }, 0);
+  const b = operandWgsl({ name: "B", outer: "N", kMajor: !transposeB, vec4: vec4B }, 1);
+  const prefetch = (k0: string) => `
+    for (var s = 0u; s < ${a.count}u; s++) { rA[s] = loadA(li + s * 256u, ${k0}, kEnd, row0, aBase); }
+    for (var s = 0u; s < ${b.count}u; s++) { rB[s] = loadB(li + s * 256u, ${k0}, kEnd, col0, bBase); }`;
   return /* wgsl */ `
 struct Uniforms { M: u32, N: u32, K: u32, batches: u32, aStride: u32, bStride: u32, kChunk: u32 };
-@group(0) @binding(0) var<storage, read> A: array<f32>;
-@group(0) @binding(1) var<storage, read> B: array<f32>;
-@group(0) @binding(2) var<storage, read_write> C: array<f32>;
+${a.binding}
+${b.binding}
+@group(0) @binding(2) var<storage, read_write> C: array<${vec4C ? "vec4<f32>" : "f32"}>;
 @group(0) @binding(3) var<uniform> u: Uniforms;
 
 const BM = 128u;
@@ -57,14 +98,8 @@ const BK = 16u;
 var<workgroup> As: array<vec4<f32>, 512>;
 var<workgroup> Bs: array<vec4<f32>, 512>;
 
-fn loadA(idx: u32, k0: u32, kEnd: u32, row0: u32, aBase: u32) -> f32 {
-  ${loadA}
-  return 0.0;
-}
-fn loadB(idx: u32, k0: u32, kEnd: u32, col0: u32, bBase: u32) -> f32 {
-  ${loadB}
-  return 0.0;
-}
+${a.load}
+${b.load}
 
 @compute @workgroup_size(16, 16, 1)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>,
@@ -85,25 +120,14 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>,
   // acc[(i*4 + r)*2 + j] holds row ty*4 + 64*i + r, cols tx*4 + 64*j .. +3.
   var acc: array<vec4<f32>, 16>;
   // Register prefetch: the next tile's global loads are in flight while this tile computes.
-  var ra: array<f32, 8>;
-  var rb: array<f32, 8>;
-  for (var s = 0u; s < 8u; s++) {
-    ra[s] = loadA(li + s * 256u, kBegin, kEnd, row0, aBase);
-    rb[s] = loadB(li + s * 256u, kBegin, kEnd, col0, bBase);
-  }
+  ${a.regs}
+  ${b.regs}
+  ${prefetch("kBegin")}
   for (var k0 = kBegin; k0 < kEnd; k0 = k0 + BK) {
-    for (var s = 0u; s < 8u; s++) {
-      let idx = li + s * 256u;
-      { ${slotA} As[k * 32u + m / 4u][m % 4u] = ra[s]; }
-      { ${slotB} Bs[k * 32u + n / 4u][n % 4u] = rb[s]; }
-    }
+    for (var s = 0u; s < ${a.count}u; s++) { let idx = li + s * 256u; ${a.store} }
+    for (var s = 0u; s < ${b.count}u; s++) { let idx = li + s * 256u; ${b.store} }
     workgroupBarrier();
-    if (k0 + BK < kEnd) {
-      for (var s = 0u; s < 8u; s++) {
-        ra[s] = loadA(li + s * 256u, k0 + BK, kEnd, row0, aBase);
-        rb[s] = loadB(li + s * 256u, k0 + BK, kEnd, col0, bBase);
-      }
-    }
+    if (k0 + BK < kEnd) { ${prefetch("k0 + BK")} }
     for (var k = 0u; k < BK; k = k + 1u) {
       let a0 = As[k * 32u + ty];
       let a1 = As[k * 32u + ty + 16u];
@@ -137,10 +161,12 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>,
         let v = acc[(i * 4u + r) * 2u + j];
         let gn = col0 + tx * 4u + 64u * j;
         let o = cBase + gm * u.N + gn;
-        if (gn < u.N) { C[o] = v.x; }
+        ${
+    vec4C ? "if (gn < u.N) { C[o / 4u] = v; }" : `if (gn < u.N) { C[o] = v.x; }
         if (gn + 1u < u.N) { C[o + 1u] = v.y; }
         if (gn + 2u < u.N) { C[o + 2u] = v.z; }
-        if (gn + 3u < u.N) { C[o + 3u] = v.w; }
+        if (gn + 3u < u.N) { C[o + 3u] = v.w; }`
+  }
       }
     }
   }
@@ -154,7 +180,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>,
  *
  * @example
  * ```ts
- * import { splitKReduceWgsl } from "./lib/gpu/matmul_wgsl.ts";
+ * import { splitKReduceWgsl } from "./matmul_wgsl.ts";
  * console.log(splitKReduceWgsl().includes("splits")); // true
  * ```
  */

@@ -6,7 +6,7 @@
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { enableGpuKernels } from "./lib/gpu/mod.ts";
+ * import { enableGpuKernels } from "./mod.ts";
  * if (tf.getBackend() === "webgpu") enableGpuKernels(); // then tf.matMul runs our kernel
  * ```
  *

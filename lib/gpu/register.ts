@@ -21,7 +21,7 @@ let stock: tf.KernelConfig | undefined;
  *
  * @example
  * ```ts
- * import { enableGpuKernels, gpuKernelsEnabled } from "./lib/gpu/register.ts";
+ * import { enableGpuKernels, gpuKernelsEnabled } from "./register.ts";
  * enableGpuKernels();
  * console.log(gpuKernelsEnabled()); // true
  * ```
@@ -57,7 +57,7 @@ export function enableGpuKernels(): void {
  *
  * @example
  * ```ts
- * import { disableGpuKernels, enableGpuKernels, gpuKernelsEnabled } from "./lib/gpu/register.ts";
+ * import { disableGpuKernels, enableGpuKernels, gpuKernelsEnabled } from "./register.ts";
  * enableGpuKernels();
  * disableGpuKernels();
  * console.log(gpuKernelsEnabled()); // false
@@ -76,7 +76,7 @@ export function disableGpuKernels(): void {
  *
  * @example
  * ```ts
- * import { gpuKernelsEnabled } from "./lib/gpu/register.ts";
+ * import { gpuKernelsEnabled } from "./register.ts";
  * console.log(typeof gpuKernelsEnabled()); // "boolean"
  * ```
  */
@@ -90,7 +90,7 @@ export function gpuKernelsEnabled(): boolean {
  *
  * @example
  * ```ts
- * import { stockMatMul } from "./lib/gpu/register.ts";
+ * import { stockMatMul } from "./register.ts";
  * console.log(typeof stockMatMul);
  * ```
  */

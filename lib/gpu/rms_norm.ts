@@ -124,7 +124,7 @@ export const rmsNormKernelConfigs: readonly tf.KernelConfig[] = [
  *
  * @example
  * ```ts
- * import { rmsNorm } from "./lib/gpu/rms_norm.ts";
+ * import { rmsNorm } from "./rms_norm.ts";
  * console.log(typeof rmsNorm); // rmsNorm(x, weight, 1e-5) on webgpu
  * ```
  */

@@ -86,7 +86,7 @@ export const swigluKernelConfigs: readonly tf.KernelConfig[] = [
  *
  * @example
  * ```ts
- * import { swiglu } from "./lib/gpu/swiglu.ts";
+ * import { swiglu } from "./swiglu.ts";
  * console.log(typeof swiglu); // swiglu(x.matMul(w1), x.matMul(w3)) on webgpu
  * ```
  */

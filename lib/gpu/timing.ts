@@ -39,7 +39,7 @@ async function finish(result: tf.Tensor | tf.Tensor[]): Promise<void> {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { timeKernel, matmulFlops } from "./lib/gpu/timing.ts";
+ * import { timeKernel, matmulFlops } from "./timing.ts";
  * const a = tf.ones([32, 32]);
  * const t = await timeKernel(() => tf.matMul(a, a), { flops: matmulFlops(32, 32, 32), iters: 2 });
  * console.log(t.ms > 0); // true
@@ -76,7 +76,7 @@ export async function timeKernel(
  *
  * @example
  * ```ts
- * import { matmulFlops } from "./lib/gpu/timing.ts";
+ * import { matmulFlops } from "./timing.ts";
  * console.log(matmulFlops(16 * 4096, 768, 256)); // 25769803776
  * ```
  */
@@ -89,7 +89,7 @@ export function matmulFlops(m: number, n: number, k: number, batch = 1): number 
  *
  * @example
  * ```ts
- * import { attentionFlops } from "./lib/gpu/timing.ts";
+ * import { attentionFlops } from "./timing.ts";
  * console.log(attentionFlops(1, 1, 4, 8, false)); // 512
  * ```
  */
