@@ -2,32 +2,18 @@
  * Fused attention on the webgpu backend: `fusedAttention(q, k, v, opts)` with q, k, v shaped
  * [B, heads, T, headDim], causal / sliding-window / document (block-causal) masks, an online
  * softmax forward that keeps the log-sum-exp, and a FlashAttention-2 style backward
- * (tf.customGrad). `referenceAttention` is the same computation in plain tf ops (the oracle).
+ * (tf.customGrad). `referenceAttention` (attention_reference.ts) is the plain-tfjs oracle.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import type { WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
 import { dispatch, webgpuBackend } from "./dispatch.ts";
-import {
-  attentionBackwardDkvWgsl,
-  attentionBackwardDqWgsl,
-  attentionForwardWgsl,
-  ATTN_ROWS,
-  type AttnVariant,
-} from "./attention_wgsl.ts";
+import { attentionForwardWgsl, ATTN_ROWS, type AttnVariant } from "./attention_wgsl.ts";
+import { attentionBackwardDkvWgsl, attentionBackwardDqWgsl } from "./attention_backward_wgsl.ts";
+import { type AttentionOptions, resolveAttention } from "./attention_reference.ts";
 
-/** Masking and scaling of one attention call. */
-export interface AttentionOptions {
-  /** Key j is visible to query i only if j ≤ i (default true). */
-  readonly causal?: boolean;
-  /** With causal: also require i − j < window (sliding window, BLT's local models). */
-  readonly window?: number;
-  /** [B, T] int32 document ids, nondecreasing along T: attend only within a document. */
-  readonly docIds?: tf.Tensor;
-  /** Score scale (default 1/√headDim). */
-  readonly scale?: number;
-}
+export type { AttentionOptions } from "./attention_reference.ts";
 
 /** Kernel names registered on the webgpu backend by enableGpuKernels(). */
 export const ATTENTION_KERNELS = Object.freeze({
@@ -35,77 +21,6 @@ export const ATTENTION_KERNELS = Object.freeze({
   backwardDq: "BltAttentionBackwardDq",
   backwardDkv: "BltAttentionBackwardDkv",
 });
-
-interface Resolved {
-  readonly causal: boolean;
-  readonly window: number;
-  readonly scale: number;
-}
-
-function resolve(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, opts: AttentionOptions): Resolved {
-  if (q.rank !== 4) {
-    throw new Error(`attention: q must be [B, heads, T, headDim], found shape [${q.shape}].`);
-  }
-  for (const [name, t] of [["k", k], ["v", v]] as const) {
-    if (t.shape.join() !== q.shape.join()) {
-      throw new Error(`attention: ${name} shape [${t.shape}] must equal q shape [${q.shape}].`);
-    }
-  }
-  const [b, , t, d] = q.shape;
-  if (t < 1) throw new Error(`attention: T must be ≥ 1, found ${t}.`);
-  if (d % 4 !== 0 || d > 256) {
-    throw new Error(`attention: headDim must be a multiple of 4 and ≤ 256, found ${d}.`);
-  }
-  const causal = opts.causal ?? true;
-  const window = opts.window ?? 0;
-  if (opts.window !== undefined && (!causal || !Number.isInteger(window) || window < 1)) {
-    throw new Error(`attention: window must be an integer ≥ 1 with causal=true, found ${window}.`);
-  }
-  if (opts.docIds !== undefined && opts.docIds.shape.join() !== [b, t].join()) {
-    throw new Error(
-      `attention: docIds must be [B, T] = [${b}, ${t}], found [${opts.docIds.shape}].`,
-    );
-  }
-  return { causal, window, scale: opts.scale ?? 1 / Math.sqrt(d) };
-}
-
-/**
- * Plain-tfjs attention with the same masks (materialises the [B, heads, T, T] scores).
- *
- * @example
- * ```ts
- * import * as tf from "@tensorflow/tfjs";
- * import { referenceAttention } from "./attention.ts";
- * const q = tf.ones([1, 2, 5, 8]);
- * console.log(referenceAttention(q, q, q, { window: 2 }).shape); // [1, 2, 5, 8]
- * ```
- */
-export function referenceAttention(
-  q: tf.Tensor,
-  k: tf.Tensor,
-  v: tf.Tensor,
-  opts: AttentionOptions = {},
-): tf.Tensor {
-  const r = resolve(q, k, v, opts);
-  const t = q.shape[2] as number;
-  return tf.tidy(() => {
-    const i = tf.range(0, t, 1, "int32").reshape([t, 1]);
-    const j = tf.range(0, t, 1, "int32").reshape([1, t]);
-    let allowed: tf.Tensor = tf.onesLike(tf.add(i, j)).cast("bool"); // [T, T]
-    if (r.causal) allowed = tf.logicalAnd(allowed, tf.lessEqual(j, i));
-    if (r.window > 0) allowed = tf.logicalAnd(allowed, tf.less(tf.sub(i, j), r.window));
-    allowed = allowed.reshape([1, 1, t, t]);
-    if (opts.docIds !== undefined) {
-      const doc = opts.docIds.cast("int32");
-      const same = tf.equal(doc.reshape([-1, 1, t, 1]), doc.reshape([-1, 1, 1, t]));
-      allowed = tf.logicalAnd(allowed, same); // [B, 1, T, T]
-    }
-    // An additive bias (not tf.where) so gradients broadcast cleanly over B and heads.
-    const bias = tf.mul(tf.sub(1, allowed.cast("float32")), -1e9);
-    const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), r.scale), bias); // [B, H, T, T]
-    return tf.matMul(tf.softmax(scores), v); // [B, H, T, D]
-  });
-}
 
 function variantOf(q: tf.TensorInfo, hasDoc: boolean): AttnVariant {
   return { headDim: q.shape[3], hasDoc };
@@ -194,7 +109,7 @@ export function attentionForward(
   opts: AttentionOptions = {},
 ): { out: tf.Tensor; lse: tf.Tensor } {
   webgpuBackend();
-  const r = resolve(q, k, v, opts);
+  const r = resolveAttention(q, k, v, opts);
   const doc = opts.docIds === undefined ? {} : { doc: opts.docIds.cast("int32") };
   const [out, lse] = tf.engine().runKernel(
     ATTENTION_KERNELS.forward,
@@ -222,7 +137,7 @@ export function fusedAttention(
   v: tf.Tensor,
   opts: AttentionOptions = {},
 ): tf.Tensor {
-  const r = resolve(q, k, v, opts);
+  const r = resolveAttention(q, k, v, opts);
   // customGrad's typings cannot express a fixed arity; the runtime passes (q, k, v, save).
   const f = tf.customGrad(
     ((qq: tf.Tensor, kk: tf.Tensor, vv: tf.Tensor, save: tf.GradSaveFunc) => {

@@ -20,12 +20,8 @@ export {
   stockMatMul,
 } from "./register.ts";
 export { type MatmulPlan, planMatmul } from "./matmul.ts";
-export {
-  attentionForward,
-  type AttentionOptions,
-  fusedAttention,
-  referenceAttention,
-} from "./attention.ts";
+export { attentionForward, fusedAttention } from "./attention.ts";
+export { type AttentionOptions, referenceAttention } from "./attention_reference.ts";
 export { rmsNorm } from "./rms_norm.ts";
 export { swiglu } from "./swiglu.ts";
 export { type AdamWHyper, adamwStep } from "./adamw.ts";

@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
-import { attentionForward, fusedAttention, referenceAttention } from "../../lib/gpu/attention.ts";
+import { attentionForward, fusedAttention } from "../../lib/gpu/attention.ts";
+import { referenceAttention } from "../../lib/gpu/attention_reference.ts";
 import { maxAbsDiff, seeded, useWebgpu } from "./webgpu_setup.ts";
 
 const cases = [
