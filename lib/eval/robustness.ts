@@ -11,8 +11,13 @@
 import { bitsPerByteAsync } from "./bpb.ts";
 import type { CharExample, CharTask } from "./char_tasks.ts";
 import { charTaskAccuracy, finetuneCharTasks, type FinetuneOptions } from "./char_finetune.ts";
-import { type ChoiceItem, choiceAccuracy, noiseItems, type NoiseTarget } from "./multiple_choice.ts";
-import { applyNoise, NOISES, type NoiseName } from "./noise.ts";
+import {
+  choiceAccuracy,
+  type ChoiceItem,
+  noiseItems,
+  type NoiseTarget,
+} from "./multiple_choice.ts";
+import { applyNoise, type NoiseName, NOISES } from "./noise.ts";
 import { continuationLogProbs, textBatches } from "./robustness_likelihood.ts";
 import type { ScoringModel } from "./robustness_scoring.ts";
 
@@ -277,8 +282,15 @@ export async function charTaskProbe(
  * ```
  */
 export interface ProbeOptions extends NoiseSetting {
-  readonly bpb: { readonly texts: readonly string[]; readonly window: number; readonly batchSize: number };
-  readonly choice: { readonly items: readonly ChoiceItem[]; readonly targets?: readonly NoiseTarget[] };
+  readonly bpb: {
+    readonly texts: readonly string[];
+    readonly window: number;
+    readonly batchSize: number;
+  };
+  readonly choice: {
+    readonly items: readonly ChoiceItem[];
+    readonly targets?: readonly NoiseTarget[];
+  };
   readonly charTasks: {
     readonly train: readonly CharExample[];
     readonly test: readonly CharExample[];

@@ -8,7 +8,7 @@ import * as tf from "@tensorflow/tfjs";
 import { BOE_ID, BOS_ID, decodeBytes, encode, EOS_ID } from "../../lib/bytes/codec.ts";
 import { setupBackend } from "../../lib/backend.ts";
 import { type BltConfig, resolveConfig } from "../../lib/config.ts";
-import { type ScoringModel } from "../../lib/eval/robustness_scoring.ts";
+import type { ScoringModel } from "../../lib/eval/robustness_scoring.ts";
 import { BpeLM } from "../../lib/model/baselines/bpe_lm.ts";
 import { MegaByte } from "../../lib/model/baselines/megabyte.ts";
 import { stackConfig } from "../../lib/model/baselines/scales.ts";

@@ -34,7 +34,10 @@ const PAIRS = [
 async function viaLoss(m: ScoringModel, context: string, continuation: string): Promise<number> {
   const ctx = [m.bos, ...m.encode(context)];
   const ids = [...ctx, ...m.encode(continuation)];
-  const r = m.model.loss({ ids: [ids], targetMask: [ids.map((_, t) => (t >= ctx.length ? 1 : 0))] });
+  const r = m.model.loss({
+    ids: [ids],
+    targetMask: [ids.map((_, t) => (t >= ctx.length ? 1 : 0))],
+  });
   const mean = (await r.loss.data())[0];
   r.loss.dispose();
   return -mean * r.predictions;
@@ -126,7 +129,10 @@ Deno.test("greedyComplete: follows the argmax, stops at newline, EOS or maxBytes
   const single = [];
   for (const p of prompts) single.push(...await greedyComplete(m, [p], { maxBytes: 5 }));
   assert.deepEqual(single, batched);
-  await assert.rejects(greedyComplete(m, ["a"], { maxBytes: 0 }), /maxBytes must be an integer ≥ 1/);
+  await assert.rejects(
+    greedyComplete(m, ["a"], { maxBytes: 0 }),
+    /maxBytes must be an integer ≥ 1/,
+  );
 });
 
 Deno.test("textBatches: BOS text EOS per text, padding masked; empty list throws", () => {
@@ -149,7 +155,10 @@ Deno.test("padRows and adapter checks", () => {
   try {
     assert.throws(() => byteScoring(" ", lm), /'name' must be a non-empty string/);
     const other = trainBpe(["a b c"], { vocabSize: 260 });
-    assert.throws(() => bpeScoring("BPE", bpe, other), /tokenizer has 258 ids but the model's vocabSize is 292/);
+    assert.throws(
+      () => bpeScoring("BPE", bpe, other),
+      /tokenizer has 258 ids but the model's vocabSize is 292/,
+    );
   } finally {
     lm.dispose();
     bpe.dispose();
