@@ -27,6 +27,7 @@ interface Output {
   readonly ename?: string;
   readonly evalue?: string;
   readonly text?: string;
+  readonly data?: Readonly<Record<string, string>>;
 }
 
 function hasVenv(): boolean {
@@ -57,34 +58,54 @@ async function execute(cells: readonly string[]): Promise<Output[][]> {
   return JSON.parse(new TextDecoder().decode(out.stdout));
 }
 
-/** The text a cell printed to stdout. */
-const printed = (outputs: Output[]) =>
-  outputs.filter((o) => o.output_type === "stream").map((o) => o.text).join("");
+/** A cell's result as text ("" when the kernel's message came after nbclient moved on). */
+const result = (outputs: Output[]) =>
+  outputs.filter((o) => o.output_type === "execute_result").map((o) => o.data?.["text/plain"])
+    .join("");
 const errorOf = (outputs: Output[]) => outputs.find((o) => o.output_type === "error");
 
 Deno.test({
   name: "notebook: a throwing cell shows its error and the kernel runs the next cells",
   ignore: !hasVenv(),
   fn: async () => {
-    const outputs = await execute([
-      "const answer = 41;",
-      'throw new Error("injected fault in cell 2");',
-      'console.log("after sync throw", answer + 1);',
-      'await Promise.reject(new Error("injected async fault"));',
-      'console.log("after rejection", answer + 1);',
-      'import { resolveConfig } from "./lib/config.ts";\nresolveConfig("tiny", { dimGlobl: 3 });',
-      'console.log("after library error", resolveConfig("tiny").global.dim);',
-    ]);
-    assert.equal(outputs.length, 7);
-    assert.match(errorOf(outputs[1])?.evalue ?? "", /injected fault in cell 2/);
-    assert.match(printed(outputs[2]), /after sync throw 42/);
-    assert.match(errorOf(outputs[3])?.evalue ?? "", /injected async fault/);
-    assert.match(printed(outputs[4]), /after rejection 42/);
-    assert.match(
-      errorOf(outputs[5])?.evalue ?? "",
-      /Unknown config key 'dimGlobl' \(did you mean 'global\.dim'\?\)/,
-    );
-    assert.match(printed(outputs[6]), /after library error 256/);
-    for (const i of [2, 4, 6]) assert.equal(errorOf(outputs[i]), undefined, `cell ${i + 1}`);
+    const log = await Deno.makeTempFile({ prefix: "blt-notebook-" });
+    // Cells after a fault append to a file: proof that they ran, in the same kernel, with the
+    // earlier cells' state (results are checked too, but the kernel sometimes drops one).
+    const after = (what: string, value: string) =>
+      `await Deno.writeTextFile(${
+        JSON.stringify(log)
+      }, \`${what} \${${value}}\\n\`, { append: true });\n` +
+      `\`${what} \${${value}}\`;`;
+    try {
+      const outputs = await execute([
+        "const answer = 41;",
+        'throw new Error("injected fault in cell 2");',
+        after("after sync throw", "answer + 1"),
+        'await Promise.reject(new Error("injected async fault"));',
+        after("after rejection", "answer + 1"),
+        'import { resolveConfig } from "./lib/config.ts";\nresolveConfig("tiny", { dimGlobl: 3 });',
+        after("after library error", "resolveConfig('tiny').global.dim"),
+      ]);
+      assert.equal(outputs.length, 7);
+      const all = JSON.stringify(outputs);
+      assert.match(errorOf(outputs[1])?.evalue ?? "", /injected fault in cell 2/, all);
+      assert.match(errorOf(outputs[3])?.evalue ?? "", /injected async fault/, all);
+      assert.match(
+        errorOf(outputs[5])?.evalue ?? "",
+        /Unknown config key 'dimGlobl' \(did you mean 'global\.dim'\?\)/,
+        all,
+      );
+      assert.equal(
+        await Deno.readTextFile(log),
+        "after sync throw 42\nafter rejection 42\nafter library error 256\n",
+      );
+      for (const i of [2, 4, 6]) {
+        assert.equal(errorOf(outputs[i]), undefined, `cell ${i + 1}: ${all}`);
+        const text = result(outputs[i]);
+        if (text !== "") assert.match(text, /after .* (42|256)/);
+      }
+    } finally {
+      await Deno.remove(log);
+    }
   },
 });
