@@ -9,10 +9,10 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { BOE_ID, BOS_ID, decodeBytes, encode, EOS_ID } from "../bytes/codec.ts";
-import { BPE_BOS, BPE_EOS, type BpeLM } from "../model/baselines/bpe_lm.ts";
+import { BPE_BOS, BPE_EOS, BpeLM } from "../model/baselines/bpe_lm.ts";
 import { MegaByte } from "../model/baselines/megabyte.ts";
-import type { Blt } from "../model/blt.ts";
-import type { ByteLm } from "../model/byte_lm.ts";
+import { Blt } from "../model/blt.ts";
+import { ByteLm } from "../model/byte_lm.ts";
 import type { BpeTokenizer } from "../tokenizers/mod.ts";
 import type { TrainableModel } from "../train/types.ts";
 
@@ -159,4 +159,40 @@ export function bpeScoring(name: string, model: BpeLM, tokenizer: BpeTokenizer):
 export function padRows(rows: readonly (readonly number[])[], pad: number, extra = 0): number[][] {
   const T = Math.max(...rows.map((r) => r.length)) + extra;
   return rows.map((r) => [...r, ...new Array<number>(T - r.length).fill(pad)]);
+}
+
+/**
+ * The adapter for any trained family: {@link bpeScoring} for a `BpeLM` (which needs its
+ * tokenizer), {@link byteScoring} for BLT, byte LM and MegaByte.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { scoringModel } from "./robustness_scoring.ts";
+ * import { createByteLm } from "../model/byte_lm.ts";
+ * import { stackConfig } from "../model/baselines/scales.ts";
+ * await tf.ready();
+ * const lm = createByteLm(stackConfig(16, 1), 0);
+ * console.log(scoringModel("byte LM", lm).pad); // 0 (BOE)
+ * lm.dispose();
+ * ```
+ */
+export function scoringModel(
+  name: string,
+  model: TrainableModel,
+  tokenizer?: BpeTokenizer,
+): ScoringModel {
+  if (model instanceof BpeLM) {
+    if (tokenizer === undefined) {
+      throw new Error(`scoringModel '${name}': a BPE model needs its tokenizer as 'tokenizer'`);
+    }
+    return bpeScoring(name, model, tokenizer);
+  }
+  if (model instanceof Blt || model instanceof ByteLm || model instanceof MegaByte) {
+    return byteScoring(name, model);
+  }
+  throw new Error(
+    `scoringModel '${name}': unknown model family (config ${JSON.stringify(model.config)}); ` +
+      "expected Blt, ByteLm, MegaByte or BpeLM, or write a ScoringModel for it",
+  );
 }

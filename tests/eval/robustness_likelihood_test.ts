@@ -11,6 +11,7 @@ import {
   byteScoring,
   padRows,
   type ScoringModel,
+  scoringModel,
 } from "../../lib/eval/robustness_scoring.ts";
 import { trainBpe } from "../../lib/tokenizers/mod.ts";
 import { createByteLm } from "../../lib/model/byte_lm.ts";
@@ -162,5 +163,31 @@ Deno.test("padRows and adapter checks", () => {
   } finally {
     lm.dispose();
     bpe.dispose();
+  }
+});
+
+Deno.test("scoringModel: picks the adapter by family; a BPE model without tokenizer or an unknown model throws", () => {
+  const tok = tinyTokenizer();
+  const bpe = tinyBpe(tok);
+  const blt = tinyBlt("space");
+  const mega = tinyMegaByte();
+  try {
+    assert.equal(scoringModel("BPE", bpe, tok).bos, tok.specialId("<|bos|>"));
+    assert.equal(scoringModel("BLT", blt).pad, 0);
+    assert.equal(scoringModel("MegaByte", mega).eos, 2);
+    assert.throws(() => scoringModel("BPE", bpe), /a BPE model needs its tokenizer/);
+    const toy = {
+      config: { kind: "toy" },
+      namedVariables: () => new Map(),
+      loss: () => bpe.loss({ ids: [[0, 1]] }),
+    };
+    assert.throws(
+      () => scoringModel("toy", toy),
+      /unknown model family \(config \{"kind":"toy"\}\)/,
+    );
+  } finally {
+    bpe.dispose();
+    blt.dispose();
+    mega.dispose();
   }
 });
