@@ -15,7 +15,7 @@ import "@tensorflow/tfjs-backend-wasm";
 import "@tensorflow/tfjs-backend-webgpu";
 import { setupBackend } from "../lib/backend.ts";
 import "../lib/wasm_kernels.ts";
-import { type BltConfig, resolveConfig } from "../lib/config.ts";
+import { type BltConfig, type PresetName, resolveConfig } from "../lib/config.ts";
 import { enableGpuKernels } from "../lib/gpu/register.ts";
 import { createBlt } from "../lib/model/blt.ts";
 import { bltFlopsPerByte } from "../lib/model/flops.ts";
@@ -90,7 +90,7 @@ export async function benchPreset(
   }
   const batch = opts.batch ?? shape.batch;
   const seq = opts.seq ?? shape.seq;
-  const config: BltConfig = resolveConfig(preset, {
+  const config: BltConfig = resolveConfig(preset as PresetName, {
     entropyModel: null,
     patching: { mode: "static", patchSize: 4 },
   });

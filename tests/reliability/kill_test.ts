@@ -16,7 +16,9 @@ const KILLS = 24;
 /** Reads the child's stdout lines into `lines` as they arrive. */
 async function collect(stream: ReadableStream<Uint8Array>, lines: string[]): Promise<void> {
   let rest = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+  const decoder = new TextDecoder();
+  for await (const bytes of stream) {
+    const chunk = decoder.decode(bytes, { stream: true });
     const parts = (rest + chunk).split("\n");
     rest = parts.pop()!;
     lines.push(...parts);
