@@ -25,3 +25,11 @@ export {
   toHfConfig,
 } from "./io/hf_config.ts";
 export { checkIds, checkPatchLengths } from "./patch_geometry.ts";
+export {
+  type BltFlops,
+  type BltFlopsConfig,
+  bltFlopsPerByte,
+  type StackDims,
+  transformerFlopsPerByte,
+  transformerForwardFlops,
+} from "./flops.ts";

@@ -32,3 +32,61 @@ export {
   type TrainOptions,
   type TrainResult,
 } from "./loop.ts";
+export {
+  type CachedEntropies,
+  cachedEntropies,
+  corpusHash,
+  documentEntropies,
+  type EntropyModel,
+  modelHash,
+  type ScoringOptions,
+} from "./entropy_cache.ts";
+export {
+  assignWeights,
+  type BltRun,
+  type BltStageOptions,
+  type EncodedCorpus,
+  loadEncodedCorpus,
+  type StageOptions,
+  trainBlt,
+  trainEntropyModel,
+} from "./pipeline.ts";
+export {
+  calibratePatching,
+  meanPatchSize,
+  patchedBatches,
+  patchedValidation,
+  type PatchedWindowOptions,
+  windowPatchLengths,
+} from "./pipeline_batches.ts";
+export {
+  entropyModelFor,
+  loadBlt as loadTrainedBlt,
+  loadByteLm as loadTrainedByteLm,
+  saveModel,
+} from "./pipeline_models.ts";
+export {
+  formatDuration,
+  formatProgress,
+  formatRate,
+  ProgressBar,
+  type ProgressOptions,
+  type ProgressState,
+} from "./progress.ts";
+export {
+  parseSampleArgs,
+  parseTrainArgs,
+  SAMPLE_HELP,
+  type SampleArgs,
+  sampleMain,
+  TRAIN_HELP,
+  type TrainArgs,
+  trainMain,
+} from "./cli.ts";
+export {
+  type RunIo,
+  runSample,
+  type RunSettings,
+  runTrain,
+  type TrainSummary,
+} from "./pipeline_run.ts";
