@@ -142,15 +142,17 @@ export function fusedAttention(
   const f = tf.customGrad(
     ((qq: tf.Tensor, kk: tf.Tensor, vv: tf.Tensor, save: tf.GradSaveFunc) => {
       const { out, lse } = attentionForward(qq, kk, vv, opts);
-      save([qq, kk, vv, out, lse]);
+      // docIds is saved too: the caller's tensor may be disposed (e.g. by its tidy) before the
+      // backward pass runs.
+      save([qq, kk, vv, out, lse, ...(opts.docIds === undefined ? [] : [opts.docIds])]);
       return {
         value: out,
         gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-          const [sq, sk, sv, so, slse] = saved;
+          const [sq, sk, sv, so, slse, sdoc] = saved;
           const dO = dy as tf.Tensor;
           const delta = tf.sum(tf.mul(dO, so), -1); // Δ_i = dO_i · O_i, [B, H, T]
           const stats = tf.stack([slse, delta], -1); // [B, H, T, 2]
-          const doc = opts.docIds === undefined ? {} : { doc: opts.docIds.cast("int32") };
+          const doc = sdoc === undefined ? {} : { doc: sdoc.cast("int32") };
           const ins = { q: sq, k: sk, v: sv, dO, stats, ...doc };
           const [dq] = tf.engine().runKernel(
             ATTENTION_KERNELS.backwardDq,

@@ -32,3 +32,4 @@ export {
   timeKernel,
   type TimingOptions,
 } from "./timing.ts";
+export { fusedKernelsActive } from "./active.ts";

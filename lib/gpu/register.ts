@@ -10,9 +10,9 @@ import "@tensorflow/tfjs-backend-webgpu";
 import type { WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
 import { batchMatMulGpu } from "./matmul.ts";
 import { fusedKernelConfigs } from "./fused_kernels.ts";
+import { STOCK_BATCH_MAT_MUL } from "./active.ts";
 
-/** Kernel name under which the stock webgpu BatchMatMul stays registered. */
-export const STOCK_BATCH_MAT_MUL = "StockBatchMatMul";
+export { STOCK_BATCH_MAT_MUL };
 
 let stock: tf.KernelConfig | undefined;
 

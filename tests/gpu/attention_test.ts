@@ -62,3 +62,18 @@ Deno.test("attention rejects a window without causal masking, naming the option"
   const q = tf.zeros([1, 1, 4, 8]);
   assert.throws(() => referenceAttention(q, q, q, { causal: false, window: 2 }), /window must be/);
 });
+
+Deno.test("fused attention gradients survive the caller disposing docIds after the forward", async () => {
+  await useWebgpu();
+  const q = seeded([1, 1, 6, 8], 31);
+  const docIds = tf.tensor2d([[0, 0, 0, 1, 1, 1]], [1, 6], "int32");
+  const opts = { docIds };
+  const ref = tf.grads((x: tf.Tensor) => tf.sum(referenceAttention(x, x, x, opts)))([q]);
+  const g = tf.grads((x: tf.Tensor) => {
+    const y = tf.sum(fusedAttention(x, x, x, { docIds: docIds.clone() }));
+    return y; // the clone is disposed by the gradient scope before backward runs
+  })([q]);
+  const diff = await maxAbsDiff(g[0], ref[0]);
+  assert.ok(diff < 1e-4, `gradient differs by ${diff}`);
+  tf.dispose([q, docIds, ...ref, ...g]);
+});

@@ -3,9 +3,16 @@
  * block-causal at document boundaries (positions after an EOS see nothing before it). Weight
  * names follow Hugging Face: `{prefix}.q_proj.weight`, `k_proj`, `v_proj`, `o_proj`.
  *
+ * On webgpu with lib/gpu's kernels enabled, the masks stay implicit and the scores are never
+ * materialised: {@link causalBias} returns a compact mask (the document ids, int32) that
+ * {@link selfAttention} hands to the flash-style `fusedAttention`. Elsewhere (wasm, cpu) the
+ * dense additive bias and `[B, H, T, T]` scores are used, as in Hugging Face's eager attention.
+ *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { fusedKernelsActive } from "../../gpu/active.ts";
+import { fusedAttention } from "../../gpu/attention.ts";
 import { linear, type Params } from "../params.ts";
 import { applyRope } from "./rope.ts";
 
@@ -13,9 +20,28 @@ import { applyRope } from "./rope.ts";
  * gradients stay clean. */
 export const MASKED = -1e9;
 
+/** What a compact mask (the GPU path's stand-in for the dense bias) means. */
+interface CompactMask {
+  readonly T: number;
+  readonly slidingWindow: number | null;
+  /** The mask tensor itself holds `[B, 1, 1, T]` document ids; otherwise it is a `[1, 1, 1, 1]`
+   * placeholder. */
+  readonly hasDocs: boolean;
+}
+
+// Keyed by the returned tensor, so the description lives exactly as long as the mask does.
+const compactMasks = new WeakMap<tf.Tensor, CompactMask>();
+
+// The fused kernel's limits (lib/gpu/attention_reference.ts); other head sizes use dense scores.
+function fusedHeadDim(d: number): boolean {
+  return d % 4 === 0 && d <= 256;
+}
+
 /**
  * Additive attention bias `[B or 1, 1, T, T]`: 0 where query t may see key s (s ≤ t, within
- * the window, same document), {@link MASKED} elsewhere.
+ * the window, same document), {@link MASKED} elsewhere. On webgpu with lib/gpu's kernels enabled
+ * it returns instead a compact int32 mask (`[B, 1, 1, T]` document ids, or `[1, 1, 1, 1]`) that
+ * only {@link selfAttention} understands, so that no `[T, T]` tensor is ever built there.
  *
  * @param docIds optional `[B, T]` int32 document index per position (block-causal masking)
  *
@@ -31,6 +57,23 @@ export function causalBias(
   T: number,
   slidingWindow: number | null = null,
   docIds: tf.Tensor2D | null = null,
+): tf.Tensor4D {
+  if (fusedKernelsActive()) {
+    const mask = tf.tidy(() =>
+      docIds === null
+        ? tf.zeros([1, 1, 1, 1], "int32")
+        : tf.reshape(tf.cast(docIds, "int32"), [docIds.shape[0], 1, 1, T])
+    ) as tf.Tensor4D;
+    compactMasks.set(mask, { T, slidingWindow, hasDocs: docIds !== null });
+    return mask;
+  }
+  return denseBias(T, slidingWindow, docIds);
+}
+
+function denseBias(
+  T: number,
+  slidingWindow: number | null,
+  docIds: tf.Tensor2D | null,
 ): tf.Tensor4D {
   return tf.tidy(() => {
     const q = tf.reshape(tf.range(0, T, 1, "int32"), [T, 1]);
@@ -100,8 +143,9 @@ export function initAttention(p: Params, prefix: string, dim: number): void {
 }
 
 /**
- * Self-attention over `x` `[B, T, h]` with RoPE tables `[T, d]` and an additive bias from
- * {@link causalBias}; returns `[B, T, h]` (without the residual).
+ * Self-attention over `x` `[B, T, h]` with RoPE tables `[T, d]` and the mask from
+ * {@link causalBias} (a dense additive bias, or on webgpu a compact mask for the fused kernel);
+ * returns `[B, T, h]` (without the residual).
  *
  * @example
  * ```ts
@@ -131,8 +175,50 @@ export function selfAttention(
     const k = applyRope(splitHeads(linear(x, w("k_proj")), shape.heads), cos, sin); // [B, H, T, d]
     const v = splitHeads(linear(x, w("v_proj")), shape.heads); // [B, H, T, d]
     const scale = (shape.dim / shape.heads) ** -0.5;
-    const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), scale), bias); // [B, H, T, T]
-    const out = mergeHeads(tf.matMul(tf.softmax(scores), v)); // [B, T, h]
-    return linear(out, w("o_proj")) as tf.Tensor3D;
+    const mask = compactMasks.get(bias);
+    const attended = mask === undefined
+      ? denseAttention(q, k, v, scale, bias)
+      : maskedAttention(q, k, v, scale, mask, bias);
+    return linear(mergeHeads(attended), w("o_proj")) as tf.Tensor3D; // [B, T, h]
+  });
+}
+
+// softmax(q·kᵀ·scale + bias)·v with the scores materialised: [B, H, T, d].
+function denseAttention(
+  q: tf.Tensor,
+  k: tf.Tensor,
+  v: tf.Tensor,
+  scale: number,
+  bias: tf.Tensor,
+): tf.Tensor {
+  const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), scale), bias); // [B, H, T, T]
+  return tf.matMul(tf.softmax(scores), v);
+}
+
+// The compact mask's attention: fused kernel when the head size allows, else dense. [B, H, T, d]
+function maskedAttention(
+  q: tf.Tensor,
+  k: tf.Tensor,
+  v: tf.Tensor,
+  scale: number,
+  mask: CompactMask,
+  maskTensor: tf.Tensor,
+): tf.Tensor {
+  const [B, , T, d] = q.shape;
+  if (T !== mask.T) {
+    throw new Error(
+      `selfAttention: the mask from causalBias was made for T = ${mask.T} but x has T = ${T}; ` +
+        `call causalBias with the sequence length of x.`,
+    );
+  }
+  const docIds = mask.hasDocs ? tf.reshape(maskTensor, [B, T]) as tf.Tensor2D : null;
+  if (!fusedHeadDim(d)) {
+    return denseAttention(q, k, v, scale, denseBias(T, mask.slidingWindow, docIds));
+  }
+  return fusedAttention(q, k, v, {
+    causal: true,
+    scale,
+    ...(mask.slidingWindow === null ? {} : { window: mask.slidingWindow }),
+    ...(docIds === null ? {} : { docIds }),
   });
 }
