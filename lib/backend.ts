@@ -18,6 +18,7 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import "@tensorflow/tfjs-backend-webgpu";
 import "./wasm_kernels.ts";
+import "./grad_fixes.ts";
 
 /** What a WebGPU adapter says about itself: enough to decide whether it is a real GPU. */
 export interface GpuAdapterSummary {

@@ -9,6 +9,7 @@
 import * as tf from "@tensorflow/tfjs";
 // Gather gradients and fast transposed/batched matmuls on the wasm backend (the CPU path).
 import "../wasm_kernels.ts";
+import "../grad_fixes.ts";
 import { bitsPerByteAsync, bitsPerByteFromNats } from "../eval/bpb.ts";
 import { AdamW } from "./adamw.ts";
 import { type CheckpointData, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
