@@ -5,7 +5,7 @@
  * @example
  * ```ts
  * import { applyNoise, bitsPerByteFromNats } from "./mod.ts";
- * console.log(applyNoise("upperCase", "bytes"), bitsPerByteFromNats(Math.LN2 * 8, 8)); // "BYTES" 1
+ * console.log(applyNoise("UpperCase", "bytes"), bitsPerByteFromNats(Math.LN2 * 8, 8)); // "BYTES" 1
  * ```
  * @module
  */

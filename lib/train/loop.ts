@@ -291,6 +291,7 @@ async function run(options: TrainOptions, state: RunState): Promise<TrainResult>
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { train } from "./loop.ts";
+ * await tf.ready(); // importing the trainer registers the wasm backend, which loads asynchronously
  * const logits = tf.variable(tf.zeros([260]), true, "doc_unigram_logits");
  * const model = {
  *   config: { kind: "unigram" },
