@@ -45,22 +45,29 @@ export type TransformerConfig = {
 
 /**
  * A local (byte-level) stack with cross-attention: encoder (bytes → patches, §3.2.2) or decoder
- * (patches → bytes, §3.3).
+ * (patches → bytes, §3.3). `crossAttn: false` is the paper's cross-attention ablation (Table 8):
+ * the encoder then only max-pools each patch's byte states (no cross-attention layers) and the
+ * decoder adds its patch's projected global state to each byte instead of cross-attending.
  *
  * @example
  * ```ts
- * import { PRESETS } from "./config.ts";
- * console.log(PRESETS.tiny.decoder.crossAttnAllLayers); // true
+ * import { PRESETS, resolveConfig } from "./config.ts";
+ * console.log(PRESETS.tiny.decoder.crossAttnAllLayers, PRESETS.tiny.decoder.crossAttn); // true true
+ * console.log(resolveConfig("tiny", { "encoder.crossAttn": false }).encoder.crossAttn); // false
  * ```
  */
 export type LocalStackConfig = TransformerConfig & {
+  /** Cross-attention on (true, the paper's BLT) or off (false, the Table 8 ablation). Configs
+   * saved before this switch existed have no such key and read as true. */
+  readonly crossAttn: boolean;
   /** Cross-attention at every layer (true) or only after the last (encoder) / before the first
-   * (decoder) layer. */
+   * (decoder) layer. Ignored when `crossAttn` is false. */
   readonly crossAttnAllLayers: boolean;
 };
 
 /**
- * Hash n-gram embeddings (§3.2.1): one table of `buckets` rows per (function, n).
+ * Hash n-gram embeddings (§3.2.1): one table of `buckets` rows per (function, n). `sizes: []`
+ * switches them off (byte embeddings only, the paper's Table 3 baseline without n-grams).
  *
  * @example
  * ```ts
@@ -69,7 +76,7 @@ export type LocalStackConfig = TransformerConfig & {
  * ```
  */
 export type HashConfig = {
-  /** n-gram sizes, e.g. [3, 4, 5, 6, 7, 8]. */
+  /** n-gram sizes, e.g. [3, 4, 5, 6, 7, 8]; [] = no hash tables. */
   readonly sizes: readonly number[];
   /** Rows per table (Hugging Face `encoder_hash_byte_group_vocab`). */
   readonly buckets: number;
@@ -185,9 +192,9 @@ function preset(
   const bytePositions = Math.max(seqLen, 8192);
   return checkConfig({
     vocabSize: 260,
-    encoder: { ...stack(hE, le, heads, bytePositions), crossAttnAllLayers: false },
+    encoder: { ...stack(hE, le, heads, bytePositions), crossAttn: true, crossAttnAllLayers: false },
     global: stack(hG, lg, heads, bytePositions),
-    decoder: { ...stack(hE, ld, heads, bytePositions), crossAttnAllLayers: true },
+    decoder: { ...stack(hE, ld, heads, bytePositions), crossAttn: true, crossAttnAllLayers: true },
     entropyModel: stack(entropy[0], entropy[1], entropy[2], bytePositions),
     hash: { sizes: [3, 4, 5, 6, 7, 8], buckets, functions: 1 },
     crossAttnK: 2,
@@ -289,7 +296,7 @@ const STACK_KEYS = [
   "slidingWindow",
   "maxPositions",
 ] as const;
-const LOCAL_KEYS = [...STACK_KEYS, "crossAttnAllLayers"] as const;
+const LOCAL_KEYS = [...STACK_KEYS, "crossAttn", "crossAttnAllLayers"] as const;
 const SECTION_KEYS: Readonly<Record<string, readonly string[]>> = {
   encoder: LOCAL_KEYS,
   global: STACK_KEYS,
@@ -452,7 +459,9 @@ function fields(x: unknown, path: string, valid: readonly string[]): Obj {
 }
 
 function checkStack(x: unknown, path: string, local: boolean): TransformerConfig {
-  const o = fields(x, path, local ? LOCAL_KEYS : STACK_KEYS);
+  // Configs written before the cross-attention switch existed (checkpoints) mean it on.
+  const withDefaults = local && isObj(x) && !("crossAttn" in x) ? { ...x, crossAttn: true } : x;
+  const o = fields(withDefaults, path, local ? LOCAL_KEYS : STACK_KEYS);
   const dim = posInt(o.dim, `${path}.dim`);
   const heads = posInt(o.heads, `${path}.heads`);
   if (dim % heads !== 0) {
@@ -481,15 +490,21 @@ function checkStack(x: unknown, path: string, local: boolean): TransformerConfig
   };
   return Object.freeze(
     local
-      ? { ...out, crossAttnAllLayers: bool(o.crossAttnAllLayers, `${path}.crossAttnAllLayers`) }
+      ? {
+        ...out,
+        crossAttn: bool(o.crossAttn, `${path}.crossAttn`),
+        crossAttnAllLayers: bool(o.crossAttnAllLayers, `${path}.crossAttnAllLayers`),
+      }
       : out,
   );
 }
 
 function checkHash(x: unknown): HashConfig {
   const o = fields(x, "hash", SECTION_KEYS.hash);
-  if (!Array.isArray(o.sizes) || o.sizes.length === 0) {
-    throw new Error(`hash.sizes must be a non-empty array of n-gram sizes, found ${o.sizes}`);
+  if (!Array.isArray(o.sizes)) {
+    throw new Error(
+      `hash.sizes must be an array of n-gram sizes ([] = no hash n-grams), found ${shown(o.sizes)}`,
+    );
   }
   const sizes = o.sizes.map((n, i) => posInt(n, `hash.sizes[${i}]`));
   return Object.freeze({

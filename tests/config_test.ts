@@ -102,3 +102,47 @@ Deno.test("HF config.json round trip and fixture mapping", () => {
     return true;
   });
 });
+
+Deno.test("ablation switches: dotted overrides, JSON round trip, defaults, clear errors", () => {
+  assert.deepEqual([PRESETS.tiny.encoder.crossAttn, PRESETS.tiny.decoder.crossAttn], [true, true]);
+  const c = resolveConfig("tiny", {
+    "encoder.crossAttn": false,
+    decoder: { crossAttn: false },
+    "hash.sizes": [],
+  });
+  assert.deepEqual([c.encoder.crossAttn, c.decoder.crossAttn, c.hash.sizes], [false, false, []]);
+  assert.ok(Object.isFrozen(c.hash.sizes));
+  assert.deepEqual(validateConfig(JSON.parse(JSON.stringify(c))), c);
+  // Checkpoint configs written before the switch existed read as cross-attention on.
+  const old = JSON.parse(JSON.stringify(PRESETS.tiny));
+  delete old.encoder.crossAttn;
+  delete old.decoder.crossAttn;
+  assert.deepEqual(validateConfig(old), PRESETS.tiny);
+  assert.throws(() => resolveConfig("tiny", { "decoder.crossAtn": false }), {
+    message: "Unknown config key 'decoder.crossAtn' (did you mean 'decoder.crossAttn'?)",
+  });
+  assert.throws(
+    () => resolveConfig("tiny", { "encoder.crossAttn": "no" }),
+    { message: 'encoder.crossAttn must be true or false, found "no"' },
+  );
+  assert.throws(() => resolveConfig("tiny", { "hash.sizes": 3 }), /hash.sizes must be an array/);
+  assert.throws(() => resolveConfig("tiny", { "global.crossAttn": false }), /global.crossAttn/);
+});
+
+Deno.test("toHfConfig refuses ablation configs, naming the switch; fromHfConfig reads HF as on", () => {
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ "encoder.crossAttn": false }, /encoder\.crossAttn is false/],
+    [{ "decoder.crossAttn": false }, /decoder\.crossAttn is false/],
+    [{ "hash.sizes": [] }, /hash\.sizes is \[\]/],
+  ];
+  for (const [overrides, flag] of cases) {
+    assert.throws(() => toHfConfig(resolveConfig("tiny", overrides)), (e: Error) => {
+      assert.match(e.message, flag);
+      assert.match(e.message, /Hugging Face's BltForCausalLM cannot represent/);
+      return true;
+    });
+  }
+  const c = fromHfConfig(readHf());
+  assert.deepEqual([c.encoder.crossAttn, c.decoder.crossAttn], [true, true]);
+  assert.equal("crossAttn" in (toHfConfig(c).encoder_config as object), false);
+});

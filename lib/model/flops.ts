@@ -14,7 +14,10 @@
  *
  * One addition to the paper's equations: the linear maps between local and global widths
  * (encoder h_E → k·h_E queries, global input k·h_E → h_G when they differ, decoder h_G → k·h_D),
- * run once per patch, are counted as `projections`. The entropy model is reported separately and
+ * run once per patch, are counted as `projections`. The cross-attention ablations (Table 8) drop
+ * their terms: `encoder.crossAttn: false` leaves only the max-pool's projection, and
+ * `decoder.crossAttn: false` replaces cross-attention by adding a per-patch h_G → h_D projection
+ * (the addition itself, h_D per byte, is not a multiply-add and counts 0, as embeddings). The entropy model is reported separately and
  * left out of the total: patching is data preparation (DESIGN.md).
  *
  * @module
@@ -49,10 +52,29 @@ export interface StackDims {
 export interface BltFlopsConfig {
   readonly vocabSize: number;
   readonly crossAttnK: number;
-  readonly encoder: StackDims & { readonly crossAttnAllLayers: boolean };
+  readonly encoder: LocalStackDims;
   readonly global: StackDims;
-  readonly decoder: StackDims & { readonly crossAttnAllLayers: boolean };
+  readonly decoder: LocalStackDims;
   readonly entropyModel: StackDims | null;
+}
+
+/**
+ * A local stack's dimensions plus where it cross-attends; `crossAttn` absent means on.
+ *
+ * @example
+ * ```ts
+ * import type { LocalStackDims } from "./flops.ts";
+ * const d: LocalStackDims = { dim: 4, layers: 2, ffnDim: 8, slidingWindow: null, crossAttnAllLayers: true, crossAttn: false };
+ * ```
+ */
+export type LocalStackDims = StackDims & {
+  readonly crossAttnAllLayers: boolean;
+  readonly crossAttn?: boolean;
+};
+
+/** Cross-attention layers of a local stack: 0 when off, 1 or all of them when on. */
+function crossLayers(s: LocalStackDims): number {
+  return s.crossAttn === false ? 0 : s.crossAttnAllLayers ? s.layers : 1;
 }
 
 /**
@@ -133,11 +155,12 @@ export function bltFlopsPerByte(
   const ctx = check(options.contextBytes, "contextBytes");
   const k = config.crossAttnK;
   const { encoder: e, global: g, decoder: d } = config;
-  const encoderCrossLayers = e.crossAttnAllLayers ? e.layers : 1;
-  const decoderCrossLayers = d.crossAttnAllLayers ? d.layers : 1;
+  const encoderCrossLayers = crossLayers(e);
+  const decoderCrossLayers = crossLayers(d);
+  const decoderSlots = d.crossAttn === false ? 1 : k;
   const projectionsPerPatch = 2 * e.dim * k * e.dim +
     (k * e.dim === g.dim ? 0 : 2 * k * e.dim * g.dim) +
-    2 * g.dim * k * d.dim;
+    2 * g.dim * decoderSlots * d.dim;
   const parts = {
     encoder: transformerForwardFlops(e, ctx, 0),
     // k queries per patch attend to the patch's n_p bytes (r = n_p / k keys per query).

@@ -17,7 +17,8 @@ export const BYTE_TABLE = "model.local_encoder.embed_tokens.weight";
 export const HASH_TABLE = "model.encoder_hash_tok_embedding.weight";
 
 /**
- * Registers the byte table `[260, hE]` and the fused hash table (std hE^-0.5).
+ * Registers the byte table `[260, hE]` and the fused hash table (std hE^-0.5); with
+ * `hash.sizes: []` (hash n-grams off) there is no hash table.
  *
  * @example
  * ```ts
@@ -33,12 +34,14 @@ export const HASH_TABLE = "model.encoder_hash_tok_embedding.weight";
 export function initHashEmbedding(p: Params, cfg: BltConfig): void {
   const hE = cfg.encoder.dim;
   p.embedding(BYTE_TABLE, cfg.vocabSize, hE);
+  if (cfg.hash.sizes.length === 0) return;
   const tables = cfg.hash.functions * cfg.hash.sizes.length;
   p.embedding(HASH_TABLE, tables * cfg.hash.buckets, hE);
 }
 
 /**
- * Embeds byte ids `[B, T]` (validated by the caller) into `[B, T, hE]`.
+ * Embeds byte ids `[B, T]` (validated by the caller) into `[B, T, hE]`: byte rows alone when
+ * hash n-grams are off (`hash.sizes: []`).
  *
  * @example
  * ```ts
@@ -56,11 +59,12 @@ export function hashEmbeddings(
   cfg: BltConfig,
   ids: readonly (readonly number[])[],
 ): tf.Tensor3D {
-  const fused = fusedHashIds(ids, cfg.hash); // [B, T, nTables]
+  const fused = cfg.hash.sizes.length === 0 ? null : fusedHashIds(ids, cfg.hash); // [B, T, nTables]
   return tf.tidy(() => {
     const B = ids.length, T = ids[0].length;
     const byteIds = tf.tensor2d(ids.flat(), [B, T], "int32");
-    const own = tf.gather(p.get(BYTE_TABLE), byteIds); // [B, T, hE]
+    const own = tf.gather(p.get(BYTE_TABLE), byteIds) as tf.Tensor3D; // [B, T, hE]
+    if (fused === null) return own;
     const hashIds = tf.tensor3d(fused.ids, [B, T, fused.nTables], "int32");
     const hashed = tf.sum(tf.gather(p.get(HASH_TABLE), hashIds), 2); // [B, T, hE]
     return tf.add(own, hashed) as tf.Tensor3D;

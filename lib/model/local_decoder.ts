@@ -4,19 +4,30 @@
  * keys/values), before the first layer or before every layer. Hugging Face prefix
  * `model.local_decoder`; ends with an RMSNorm (the LM head is applied by the caller).
  *
+ * With `decoder.crossAttn: false`, the decoder half of the paper's cross-attention ablation
+ * (Table 8, where the decoder's cross-attention matters most), each byte instead adds the
+ * projected state of the patch it may see, once, before the first layer:
+ *   h⁰_t = e_t + W_D · g_{π(t)},   W_D: h_G → h_D (`patch_embedding_projection`, [hD, hG]),
+ * where e_t is the encoder's byte state, g_p the global transformer's output for patch p and
+ * π(t) the same patch the cross-attention would read (the last one closed before byte t, see
+ * `decoderGather`). This is the official code's decoder without cross-attention
+ * (`h = h + patch_embeds` after gathering the global states by decoder patch ids); there are no
+ * k slots to attend over, so the projection is h_G → h_D rather than h_G → k·h_D.
+ *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BltConfig } from "../config.ts";
 import { block, initBlock } from "./layers/block.ts";
-import { crossAttention, initCrossAttention } from "./layers/cross_attention.ts";
+import { crossAttention, gatherRows, initCrossAttention } from "./layers/cross_attention.ts";
 import { rmsNorm } from "./layers/rms_norm.ts";
 import { linear, type Params } from "./params.ts";
 
 const PREFIX = "model.local_decoder";
 
 /**
- * Registers the decoder's layers, its patch projection `[k·hD, hG]`, cross-attention(s), norm.
+ * Registers the decoder's layers, its patch projection `[k·hD, hG]`, cross-attention(s), norm;
+ * with `decoder.crossAttn` false the projection `[hD, hG]` and no cross-attention.
  *
  * @example
  * ```ts
@@ -32,9 +43,10 @@ const PREFIX = "model.local_decoder";
 export function initLocalDecoder(p: Params, cfg: BltConfig): void {
   const d = cfg.decoder;
   for (let i = 0; i < d.layers; i++) initBlock(p, `${PREFIX}.layers.${i}`, d);
-  p.linear(`${PREFIX}.patch_embedding_projection.weight`, d.dim * cfg.crossAttnK, cfg.global.dim);
+  const slots = d.crossAttn ? cfg.crossAttnK : 1;
+  p.linear(`${PREFIX}.patch_embedding_projection.weight`, d.dim * slots, cfg.global.dim);
   p.ones(`${PREFIX}.norm.weight`, d.dim);
-  const crossLayers = d.crossAttnAllLayers ? d.layers : 1;
+  const crossLayers = !d.crossAttn ? 0 : d.crossAttnAllLayers ? d.layers : 1;
   for (let i = 0; i < crossLayers; i++) {
     initCrossAttention(p, `${PREFIX}.cross_attn_layers.${i}`, d.dim);
   }
@@ -42,7 +54,8 @@ export function initLocalDecoder(p: Params, cfg: BltConfig): void {
 
 /**
  * Runs the decoder on the encoder's byte states `[B, T, hD]` and the global states
- * `[B, P, hG]`; `slots` `[B, T, k]` says which of the `P·k` patch slots each byte reads.
+ * `[B, P, hG]`; `slots` `[B, T, k]` says which of the `P·k` patch slots each byte reads (without
+ * cross-attention, the patch whose projected state it adds).
  * Returns the normed byte states `[B, T, hD]`.
  *
  * @example
@@ -72,6 +85,7 @@ export function localDecoder(
   sin: tf.Tensor,
   bias: tf.Tensor,
 ): tf.Tensor3D {
+  if (!cfg.decoder.crossAttn) return addPatchStates(p, cfg, bytes, global, slots, cos, sin, bias);
   return tf.tidy(() => {
     const d = cfg.decoder, k = cfg.crossAttnK;
     const [B, T] = bytes.shape;
@@ -99,6 +113,32 @@ export function localDecoder(
       }
       h = block(p, `${PREFIX}.layers.${i}`, d, h, cos, sin, bias);
     }
+    return rmsNorm(h, p.get(`${PREFIX}.norm.weight`), d.normEps) as tf.Tensor3D;
+  });
+}
+
+/** The decoder without cross-attention (see the module comment): `[B, T, hD]`. */
+function addPatchStates(
+  p: Params,
+  cfg: BltConfig,
+  bytes: tf.Tensor3D,
+  global: tf.Tensor3D,
+  slots: tf.Tensor3D,
+  cos: tf.Tensor,
+  sin: tf.Tensor,
+  bias: tf.Tensor,
+): tf.Tensor3D {
+  return tf.tidy(() => {
+    const d = cfg.decoder;
+    const [B, T] = bytes.shape;
+    const projected = linear(global, p.get(`${PREFIX}.patch_embedding_projection.weight`)); // [B, P, hD]
+    // Slot rows are patch · k + j, so the first slot names the patch π(t).
+    const patchOf = tf.floorDiv(
+      tf.reshape(tf.slice(slots, [0, 0, 0], [B, T, 1]), [B, T]),
+      tf.scalar(cfg.crossAttnK, "int32"),
+    ); // [B, T]
+    let h = tf.add(bytes, gatherRows(projected, patchOf)) as tf.Tensor3D; // [B, T, hD]
+    for (let i = 0; i < d.layers; i++) h = block(p, `${PREFIX}.layers.${i}`, d, h, cos, sin, bias);
     return rmsNorm(h, p.get(`${PREFIX}.norm.weight`), d.normEps) as tf.Tensor3D;
   });
 }

@@ -1,7 +1,9 @@
 /**
  * The local encoder (paper §3.2): a few byte-level transformer layers, then cross-attention
  * pooling where each patch's k queries, initialised from the max over its bytes' states, attend
- * to those bytes only. Hugging Face prefix `model.local_encoder`.
+ * to those bytes only. Hugging Face prefix `model.local_encoder`. With `encoder.crossAttn: false`
+ * (the pooling-only ablation of the paper's Table 8) the patch states are those projected max
+ * pools themselves, as the official code's non-cross-attention encoder pools patches by max.
  *
  * @module
  */
@@ -32,7 +34,8 @@ export interface EncoderPooling {
 }
 
 /**
- * Registers the encoder's layers, its patch projection `[k·hE, hE]` and cross-attention(s).
+ * Registers the encoder's layers, its patch projection `[k·hE, hE]` and cross-attention(s) (none
+ * when `encoder.crossAttn` is false).
  *
  * @example
  * ```ts
@@ -49,7 +52,7 @@ export function initLocalEncoder(p: Params, cfg: BltConfig): void {
   const e = cfg.encoder;
   for (let i = 0; i < e.layers; i++) initBlock(p, `${PREFIX}.layers.${i}`, e);
   p.linear(`${PREFIX}.patch_embedding_projection.weight`, e.dim * cfg.crossAttnK, e.dim);
-  const crossLayers = e.crossAttnAllLayers ? e.layers : 1;
+  const crossLayers = !e.crossAttn ? 0 : e.crossAttnAllLayers ? e.layers : 1;
   for (let i = 0; i < crossLayers; i++) {
     initCrossAttention(p, `${PREFIX}.cross_attn_layers.${i}`, e.dim);
   }
@@ -73,9 +76,33 @@ function patchMax(hidden: tf.Tensor3D, pool: EncoderPooling): tf.Tensor3D {
   });
 }
 
+/** Queries `[B, P, k, hE]` plus their cross-attention over their patch's bytes (§3.2.2). */
+function poolByCrossAttention(
+  p: Params,
+  cfg: BltConfig,
+  queries: tf.Tensor4D,
+  hidden: tf.Tensor3D,
+  pool: EncoderPooling,
+  i: number,
+): tf.Tensor4D {
+  const e = cfg.encoder;
+  const layer = e.crossAttnAllLayers ? i : 0;
+  const attended = crossAttention(
+    p,
+    `${PREFIX}.cross_attn_layers.${layer}`,
+    e.heads,
+    e.normEps,
+    queries,
+    hidden,
+    { index: pool.index, bias: pool.bias, empty: pool.empty },
+  );
+  return tf.add(queries, attended) as tf.Tensor4D;
+}
+
 /**
  * Runs the encoder on byte embeddings `[B, T, hE]`: returns the byte states `[B, T, hE]` (the
- * decoder's input) and the patch states `[B, P·k, hE]` (k queries per patch).
+ * decoder's input) and the patch states `[B, P·k, hE]` (k queries per patch, after
+ * cross-attention unless `encoder.crossAttn` is false).
  *
  * @example
  * ```ts
@@ -114,27 +141,13 @@ export function localEncoder(
     let patches: tf.Tensor4D | null = null; // [B, P, k, hE]
     for (let i = 0; i < e.layers; i++) {
       hidden = block(p, `${PREFIX}.layers.${i}`, e, hidden, cos, sin, bias);
-      if (i === e.layers - 1 || e.crossAttnAllLayers) {
+      if (i === e.layers - 1 || (e.crossAttn && e.crossAttnAllLayers)) {
         const init = linear(
           patchMax(hidden, pool),
           p.get(`${PREFIX}.patch_embedding_projection.weight`),
         );
-        const queries = tf.reshape(init, [B, P, k, e.dim]) as tf.Tensor4D;
-        const layer = e.crossAttnAllLayers ? i : 0;
-        const attended = crossAttention(
-          p,
-          `${PREFIX}.cross_attn_layers.${layer}`,
-          e.heads,
-          e.normEps,
-          queries,
-          hidden,
-          {
-            index: pool.index,
-            bias: pool.bias,
-            empty: pool.empty,
-          },
-        );
-        patches = tf.add(queries, attended) as tf.Tensor4D;
+        const queries = tf.reshape(init, [B, P, k, e.dim]) as tf.Tensor4D; // [B, P, k, hE]
+        patches = e.crossAttn ? poolByCrossAttention(p, cfg, queries, hidden, pool, i) : queries;
       }
     }
     return { hidden, patches: tf.reshape(patches!, [B, P * k, e.dim]) as tf.Tensor3D };

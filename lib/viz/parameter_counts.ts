@@ -6,15 +6,21 @@
  *
  * @module
  */
-import { type BltConfig, needsGlobalProjection, type TransformerConfig } from "../config.ts";
+import {
+  type BltConfig,
+  type LocalStackConfig,
+  needsGlobalProjection,
+  type TransformerConfig,
+} from "../config.ts";
 
 /** Parameters of one local (byte-level) stack. */
 export interface LocalStackCounts {
   /** Transformer layers (attention, SwiGLU, two RMSNorms each). */
   readonly layers: number;
-  /** Cross-attention blocks (q/k/v/o projections and q/k RMSNorms). */
+  /** Cross-attention blocks (q/k/v/o projections and q/k RMSNorms); 0 when switched off. */
   readonly crossAttention: number;
-  /** `patch_embedding_projection`: encoder h_E → k·h_E, decoder h_G → k·h_D. */
+  /** `patch_embedding_projection`: encoder h_E → k·h_E, decoder h_G → k·h_D (h_G → h_D when
+   * the decoder's cross-attention is off). */
   readonly patchProjection: number;
   /** Everything in this stack, including the rows below that apply. */
   readonly total: number;
@@ -22,7 +28,7 @@ export interface LocalStackCounts {
 
 /** Per-module parameter counts of a BLT (see {@link bltParameterCounts}). */
 export interface BltParameterCounts {
-  /** Hash n-gram embedding tables: functions · |sizes| · buckets rows of h_E. */
+  /** Hash n-gram embedding tables: functions · |sizes| · buckets rows of h_E (0 when off). */
   readonly hashEmbeddings: number;
   /** Local encoder: byte embedding (260 · h_E) plus its stack. */
   readonly encoder: LocalStackCounts & { readonly byteEmbedding: number };
@@ -71,8 +77,15 @@ export function crossAttentionParameters(h: number): number {
   return 4 * h * h + 2 * h;
 }
 
+/** Cross-attention blocks of a local stack: none when off, else one or one per layer. */
+function crossLayers(s: LocalStackConfig): number {
+  return s.crossAttn === false ? 0 : s.crossAttnAllLayers ? s.layers : 1;
+}
+
 /**
- * Counts every weight of a BLT config exactly as the Hugging Face port lays it out.
+ * Counts every weight of a BLT config exactly as the Hugging Face port lays it out; the
+ * ablation switches (`crossAttn` off, `hash.sizes: []`) remove the weights they remove in
+ * lib/model.
  *
  * @example
  * ```ts
@@ -90,7 +103,7 @@ export function bltParameterCounts(cfg: BltConfig): BltParameterCounts {
 
   const encLayers = enc.layers * transformerLayerParameters(enc);
   // HF: one cross-attention after the last encoder layer unless cross_attn_all_layers.
-  const encCross = (enc.crossAttnAllLayers ? enc.layers : 1) * crossAttentionParameters(enc.dim);
+  const encCross = crossLayers(enc) * crossAttentionParameters(enc.dim);
   const encProjection = enc.dim * k * enc.dim;
   const byteEmbedding = V * enc.dim;
 
@@ -98,8 +111,9 @@ export function bltParameterCounts(cfg: BltConfig): BltParameterCounts {
   const inputProjection = needsGlobalProjection(cfg) ? k * enc.dim * glob.dim : 0;
 
   const decLayers = dec.layers * transformerLayerParameters(dec);
-  const decCross = (dec.crossAttnAllLayers ? dec.layers : 1) * crossAttentionParameters(dec.dim);
-  const decProjection = glob.dim * k * dec.dim;
+  const decCross = crossLayers(dec) * crossAttentionParameters(dec.dim);
+  // Without cross-attention there are no k slots: one h_G → h_D projection (local_decoder.ts).
+  const decProjection = glob.dim * (dec.crossAttn === false ? 1 : k) * dec.dim;
   const lmHead = dec.dim * V;
 
   const em = cfg.entropyModel;

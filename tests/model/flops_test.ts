@@ -64,3 +64,21 @@ Deno.test("bltFlopsPerByte: larger patches cut global FLOPs per byte (§4.5's tr
     /meanPatchSize must be a finite number > 0/,
   );
 });
+
+Deno.test("bltFlopsPerByte: cross-attention switches drop exactly their terms", () => {
+  const opts = { meanPatchSize: 4, contextBytes: 32 };
+  const full = bltFlopsPerByte(tiny, opts);
+  const encOff = bltFlopsPerByte({ ...tiny, encoder: { ...tiny.encoder, crossAttn: false } }, opts);
+  assert.equal(encOff.encoderCrossAttn, 0);
+  assert.equal(encOff.forward, full.forward - 128); // the encoder cross-attn term above
+  assert.equal(encOff.projections, full.projections); // the max pool is still projected
+  const decOff = bltFlopsPerByte({ ...tiny, decoder: { ...tiny.decoder, crossAttn: false } }, opts);
+  assert.equal(decOff.decoderCrossAttn, 0);
+  // The decoder projection is h_G → h_D (2·8·4 = 64) instead of h_G → k·h_D (128), per patch.
+  assert.equal(decOff.projections, (64 + 64) / 4);
+  assert.equal(decOff.forward, full.forward - 256 - 64 / 4);
+  assert.equal(decOff.training, 3 * decOff.forward);
+  // Explicitly on is the default.
+  const on = { ...tiny, decoder: { ...tiny.decoder, crossAttn: true } };
+  assert.deepEqual(bltFlopsPerByte(on, opts), full);
+});

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-wasm";
 import { type BltConfig, PRESETS, resolveConfig } from "../../lib/config.ts";
-import { bltParameterCounts } from "../../lib/viz/parameter_counts.ts";
+import { createBlt } from "../../lib/model/blt.ts";
+import { bltParameterCounts, crossAttentionParameters } from "../../lib/viz/parameter_counts.ts";
+
+await tf.setBackend("wasm");
 
 const MODEL = new URL("../../../shared/testdata/hf-blt-tiny/model.safetensors", import.meta.url);
 
@@ -86,4 +91,33 @@ Deno.test("bltParameterCounts adds the global input projection when k·h_E ≠ h
   const noPatcher = bltParameterCounts(resolveConfig("tiny", { entropyModel: null }));
   assert.equal(noPatcher.entropyModel, 0);
   assert.equal(noPatcher.totalWithEntropyModel, noPatcher.total);
+});
+
+Deno.test("bltParameterCounts follows the ablation switches, and the built models agree", () => {
+  const base = resolveConfig("tiny", {
+    "hash.buckets": 64,
+    "global.layers": 1,
+    entropyModel: null,
+  });
+  const hE = 128, hG = 256, k = 2;
+  const full = bltParameterCounts(base);
+  const cases: [Record<string, unknown>, number][] = [
+    // One encoder cross-attention block (after the last layer).
+    [{ "encoder.crossAttn": false }, crossAttentionParameters(hE)],
+    // Two decoder cross-attention blocks (every layer) and the projection's k − 1 extra slots.
+    [{ "decoder.crossAttn": false }, 2 * crossAttentionParameters(hE) + (k - 1) * hE * hG],
+    [{ "hash.sizes": [] }, 6 * 64 * hE],
+  ];
+  for (const [overrides, dropped] of cases) {
+    const cfg = resolveConfig(base, overrides);
+    const c = bltParameterCounts(cfg);
+    assert.equal(c.total, full.total - dropped, JSON.stringify(overrides));
+    const blt = createBlt(cfg, 0);
+    let built = 0;
+    for (const v of blt.namedVariables().values()) built += v.size;
+    blt.dispose();
+    assert.equal(built, c.total, `built model of ${JSON.stringify(overrides)}`);
+  }
+  const off = bltParameterCounts(resolveConfig(base, { "decoder.crossAttn": false }));
+  assert.deepEqual([off.decoder.crossAttention, off.decoder.patchProjection], [0, hG * hE]);
 });

@@ -44,6 +44,7 @@ export {
 export { megabyteFlopsPerByte } from "./flops.ts";
 export { checkPatchSize, MegaByte, type MegaByteConfig } from "./megabyte.ts";
 export {
+  ablationRuns,
   bltAtScale,
   comparisonRuns,
   type ComparisonScale,

@@ -134,10 +134,10 @@ export function comparisonRuns(
 
 /**
  * Hash n-gram ablations of BLT-entropy (paper §3.2.1, Table 3): the configured bucket count, a
- * quarter of it, and hash n-grams off. "Off" is one bucket per table: every n-gram then maps to
- * the same row, so the hash term is one learned constant added to every byte embedding, which the
- * byte table can absorb: the model family of a BLT without hash embeddings (the config requires
- * at least one n-gram size, so this is how it is switched off without model changes).
+ * quarter of it, and hash n-grams off. "Off" here is one bucket per table: every n-gram then maps
+ * to the same row, so the hash term is one learned constant added to every byte embedding, which
+ * the byte table can absorb: the model family of a BLT without hash embeddings (the runs recorded
+ * in notebook 03 used this form; {@link ablationRuns} has the literal switch, `hash.sizes: []`).
  *
  * @example
  * ```ts
@@ -154,5 +154,36 @@ export function hashAblationRuns(scale: ComparisonScale, targetPatchSize: number
     { name: `BLT hash ${scale.hashBuckets}`, family: "blt", blt: base, targetPatchSize },
     { name: `BLT hash ${quarter}`, family: "blt", blt: withBuckets(quarter), targetPatchSize },
     { name: "BLT hash off", family: "blt", blt: withBuckets(1), targetPatchSize },
+  ];
+}
+
+/**
+ * Architecture ablations of BLT-entropy (paper Table 8 and §3.2.1): the full model, the decoder
+ * without cross-attention (each byte adds its patch's projected global state), the encoder with
+ * pooling only (projected per-patch max pools, no cross-attention), and hash n-grams off
+ * (`hash.sizes: []`, byte embeddings only). `targetPatchSize` calibrates θ for every run (absent:
+ * the config's θ), so they differ only in the switch.
+ *
+ * @example
+ * ```ts
+ * import { ablationRuns } from "./scales.ts";
+ * const runs = ablationRuns({ dim: 64, layers: 2, bpeVocab: 512, patchSize: 4, hashBuckets: 512 }, 6);
+ * console.log(runs.map((r) => r.name));
+ * // ["BLT", "BLT dec. cross-attn off", "BLT enc. pooling only", "BLT no hash n-grams"]
+ * ```
+ */
+export function ablationRuns(scale: ComparisonScale, targetPatchSize?: number): RunSpec[] {
+  const base = bltAtScale(scale, "entropy");
+  const run = (name: string, overrides: Record<string, unknown>): RunSpec => ({
+    name,
+    family: "blt",
+    blt: resolveConfig(base, overrides),
+    ...(targetPatchSize === undefined ? {} : { targetPatchSize }),
+  });
+  return [
+    run("BLT", {}),
+    run("BLT dec. cross-attn off", { "decoder.crossAttn": false }),
+    run("BLT enc. pooling only", { "encoder.crossAttn": false }),
+    run("BLT no hash n-grams", { "hash.sizes": [] }),
   ];
 }

@@ -157,6 +157,7 @@ function localFromHf(
   expectEqual(o.hidden_size_global, globalDim, `${where}.hidden_size_global`);
   return {
     ...stackFromHf(o, where, slidingWindow),
+    crossAttn: true, // HF's BLT always cross-attends
     crossAttnAllLayers: need(o, "cross_attn_all_layers", where) as boolean,
   };
 }
@@ -259,19 +260,45 @@ const PLACEHOLDER_PATCHER: TransformerConfig = {
 };
 
 /**
+ * The ablation switches HF's `BltForCausalLM` has no weights or code path for (it always
+ * cross-attends and always has hash n-gram tables); throws naming the first one that is set.
+ */
+function refuseAblations(c: BltConfig): void {
+  const set = [
+    !c.encoder.crossAttn && "encoder.crossAttn is false (pooling-only encoder)",
+    !c.decoder.crossAttn && "decoder.crossAttn is false (decoder without cross-attention)",
+    c.hash.sizes.length === 0 && "hash.sizes is [] (no hash n-gram embeddings)",
+  ].filter((x): x is string => typeof x === "string");
+  if (set.length > 0) {
+    throw new Error(
+      `toHfConfig: Hugging Face's BltForCausalLM cannot represent this config: ${
+        set.join("; ")
+      }. Keep such ablation models in memory, or turn the switch back on to export`,
+    );
+  }
+}
+
+/**
  * Writes a {@link BltConfig} as a Hugging Face BLT `config.json` object (loadable with
- * `BltForCausalLM.from_pretrained`).
+ * `BltForCausalLM.from_pretrained`). Ablation configs (`encoder.crossAttn` or
+ * `decoder.crossAttn` false, `hash.sizes` empty) have no HF equivalent and throw.
  *
  * @example
  * ```ts
  * import { toHfConfig } from "./hf_config.ts";
- * import { PRESETS } from "../../config.ts";
+ * import { PRESETS, resolveConfig } from "../../config.ts";
  * const hf = toHfConfig(PRESETS.tiny);
  * console.log(hf.model_type, hf.cross_attn_k); // blt 2
+ * try {
+ *   toHfConfig(resolveConfig("tiny", { "decoder.crossAttn": false }));
+ * } catch (e) {
+ *   console.log((e as Error).message.includes("decoder.crossAttn")); // true
+ * }
  * ```
  */
 export function toHfConfig(cfg: BltConfig): Record<string, unknown> {
   const c = validateConfig(JSON.parse(JSON.stringify(cfg)));
+  refuseAblations(c);
   const local = (s: LocalStackConfig) => ({
     ...stackToHf(s),
     vocab_size: 260,

@@ -4,6 +4,7 @@ import "@tensorflow/tfjs-backend-wasm";
 import { hashEmbeddings } from "../../../lib/model/hash_embedding.ts";
 import { createBlt } from "../../../lib/model/blt.ts";
 import {
+  ablationRuns,
   bltAtScale,
   comparisonRuns,
   hashAblationRuns,
@@ -56,4 +57,26 @@ Deno.test("hashAblationRuns: buckets 400 / 100 / 1; with one bucket the hash ter
   assert.deepEqual(off[0], off[1]);
   const on = lastByte(0);
   assert.notDeepEqual(on[0], on[1]);
+});
+
+Deno.test("ablationRuns: full, decoder cross-attn off, encoder pooling only, no hash n-grams", () => {
+  const runs = ablationRuns(scale, 6);
+  assert.deepEqual(runs.map((r) => r.name), [
+    "BLT",
+    "BLT dec. cross-attn off",
+    "BLT enc. pooling only",
+    "BLT no hash n-grams",
+  ]);
+  const configs = runs.map((r) => {
+    assert(r.family === "blt" && r.targetPatchSize === 6);
+    return r.blt;
+  });
+  const base = bltAtScale(scale, "entropy");
+  assert.deepEqual(configs[0], base);
+  assert.deepEqual(configs[1], { ...base, decoder: { ...base.decoder, crossAttn: false } });
+  assert.deepEqual(configs[2], { ...base, encoder: { ...base.encoder, crossAttn: false } });
+  assert.deepEqual(configs[3], { ...base, hash: { ...base.hash, sizes: [] } });
+  const noTarget = ablationRuns(scale)[1];
+  assert(noTarget.family === "blt");
+  assert.equal("targetPatchSize" in noTarget, false);
 });
