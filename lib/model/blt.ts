@@ -2,7 +2,10 @@
  * The Byte Latent Transformer (paper §3): hash n-gram byte embeddings → local encoder with
  * cross-attention pooling into patches → latent global transformer over patches → local decoder
  * reading the patch states back → logits over 260 byte ids. Patches come from the caller or from
- * the model's own patcher (the entropy model, §2.3).
+ * the model's own patcher (the entropy model, §2.3). The config's ablation switches change single
+ * stages: `hash.sizes: []` (byte embeddings only), `encoder.crossAttn: false` (patches are the
+ * projected max pools) and `decoder.crossAttn: false` (bytes add their patch's projected state);
+ * see hash_embedding.ts, local_encoder.ts and local_decoder.ts.
  *
  * @module
  */

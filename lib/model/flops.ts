@@ -14,11 +14,13 @@
  *
  * One addition to the paper's equations: the linear maps between local and global widths
  * (encoder h_E → k·h_E queries, global input k·h_E → h_G when they differ, decoder h_G → k·h_D),
- * run once per patch, are counted as `projections`. The cross-attention ablations (Table 8) drop
- * their terms: `encoder.crossAttn: false` leaves only the max-pool's projection, and
- * `decoder.crossAttn: false` replaces cross-attention by adding a per-patch h_G → h_D projection
- * (the addition itself, h_D per byte, is not a multiply-add and counts 0, as embeddings). The entropy model is reported separately and
+ * run once per patch, are counted as `projections`. The entropy model is reported separately and
  * left out of the total: patching is data preparation (DESIGN.md).
+ *
+ * The cross-attention ablations (paper Table 8) drop their terms: `encoder.crossAttn: false`
+ * leaves only the max pool's projection, and `decoder.crossAttn: false` replaces cross-attention
+ * by a per-patch h_G → h_D projection added to each byte (the addition, like embedding look-ups,
+ * counts 0). Hash n-grams off changes nothing here: look-ups count 0.
  *
  * @module
  */

@@ -9,8 +9,8 @@
  * projected state of the patch it may see, once, before the first layer:
  *   h⁰_t = e_t + W_D · g_{π(t)},   W_D: h_G → h_D (`patch_embedding_projection`, [hD, hG]),
  * where e_t is the encoder's byte state, g_p the global transformer's output for patch p and
- * π(t) the same patch the cross-attention would read (the last one closed before byte t, see
- * `decoderGather`). This is the official code's decoder without cross-attention
+ * π(t) the patch the cross-attention would read (the last patch ending at or before t, the
+ * final patch excepted, as `decoderGather` computes it). This is the official code's decoder without cross-attention
  * (`h = h + patch_embeds` after gathering the global states by decoder patch ids); there are no
  * k slots to attend over, so the projection is h_G → h_D rather than h_G → k·h_D.
  *
