@@ -89,16 +89,20 @@ export class ByteLm implements TrainableModel {
     });
   }
 
-  /** Next-byte entropy in nats per position, `[B][T]`. */
+  /** Next-byte entropy in nats per position, `[B][T]` (reads back synchronously: wasm/cpu). */
   entropies(ids: readonly (readonly number[])[]): Float32Array[] {
     const logits = this.logits(ids);
-    const data = logits.dataSync();
-    const [B, T, V] = logits.shape;
+    const data = logits.dataSync() as Float32Array;
     logits.dispose();
-    return Array.from(
-      { length: B },
-      (_, b) => entropiesOf(data.subarray(b * T * V, (b + 1) * T * V), T, V),
-    );
+    return splitEntropies(data, logits.shape);
+  }
+
+  /** {@link ByteLm.entropies} with an asynchronous read-back: works on every backend, WebGPU too. */
+  async entropiesAsync(ids: readonly (readonly number[])[]): Promise<Float32Array[]> {
+    const logits = this.logits(ids);
+    const data = (await logits.data()) as Float32Array;
+    logits.dispose();
+    return splitEntropies(data, logits.shape);
   }
 
   /** Patch lengths `[B][P]` of each row under `patching` (entropy mode uses this model). */
@@ -163,4 +167,12 @@ export function createByteLm(config: TransformerConfig, seed: number): ByteLm {
   const params = new Params(seed);
   initByteLm(params, config, "");
   return new ByteLm(config, params, "");
+}
+
+/** Per-row entropies of flat logits `[B, T, V]`. */
+function splitEntropies(data: Float32Array, [B, T, V]: number[]): Float32Array[] {
+  return Array.from(
+    { length: B },
+    (_, b) => entropiesOf(data.subarray(b * T * V, (b + 1) * T * V), T, V),
+  );
 }

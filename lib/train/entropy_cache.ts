@@ -41,6 +41,8 @@ export interface EntropyModel {
   readonly params: { variables(): Map<string, tf.Variable> };
   /** Next-byte entropies in nats, `[B][T]`, for byte ids `[B, T]`; causal. */
   entropies(ids: readonly (readonly number[])[]): Float32Array[];
+  /** The same, read back asynchronously (the only way on WebGPU under Deno). */
+  entropiesAsync?(ids: readonly (readonly number[])[]): Promise<Float32Array[]>;
 }
 
 /**
@@ -123,6 +125,44 @@ export function documentEntropies(
   docs: readonly ArrayLike<number>[],
   options: ScoringOptions,
 ): Float32Array[] {
+  const { out, batches } = scoringPlan(docs, options);
+  for (const { rows, place } of batches) place(model.entropies(rows));
+  return out;
+}
+
+/**
+ * {@link documentEntropies} with asynchronous read-backs (uses the model's `entropiesAsync`
+ * when it has one): the form that runs on WebGPU.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { createByteLm } from "../model/byte_lm.ts";
+ * import { resolveConfig } from "../config.ts";
+ * import { encodeDocuments } from "../data/mod.ts";
+ * import { documentEntropiesAsync } from "./entropy_cache.ts";
+ * await tf.ready();
+ * const cfg = resolveConfig("tiny", { "entropyModel.dim": 16, "entropyModel.layers": 1 });
+ * const lm = createByteLm(cfg.entropyModel!, 0);
+ * const h = await documentEntropiesAsync(lm, encodeDocuments(["hello"]), { context: 8 });
+ * console.log(h[0].length); // 7
+ * lm.dispose();
+ * ```
+ */
+export async function documentEntropiesAsync(
+  model: EntropyModel,
+  docs: readonly ArrayLike<number>[],
+  options: ScoringOptions,
+): Promise<Float32Array[]> {
+  const { out, batches } = scoringPlan(docs, options);
+  for (const { rows, place } of batches) {
+    place(model.entropiesAsync ? await model.entropiesAsync(rows) : model.entropies(rows));
+  }
+  return out;
+}
+
+/** The batches of chunk rows to score and where each row's kept entropies go. */
+function scoringPlan(docs: readonly ArrayLike<number>[], options: ScoringOptions) {
   const { context, stride, batchSize } = checkOptions(options);
   docs.forEach((d, i) => {
     if (d.length < 1) throw new Error(`docs[${i}] is empty; encode documents with BOS … EOS`);
@@ -130,6 +170,7 @@ export function documentEntropies(
   const out = docs.map((d) => new Float32Array(d.length)); // [N][L_d]
   // Longest rows first so each batch pads little.
   const chunks = chunksOf(docs, context, stride).sort((a, b) => b.n - a.n);
+  const batches: { rows: number[][]; place: (h: Float32Array[]) => void }[] = [];
   for (let i = 0; i < chunks.length; i += batchSize) {
     const batch = chunks.slice(i, i + batchSize);
     const T = batch[0].n;
@@ -138,12 +179,13 @@ export function documentEntropies(
       for (let t = 0; t < c.n; t++) row[t] = docs[c.doc][c.start + t];
       return row;
     });
-    const h = model.entropies(rows); // [B][T]
-    batch.forEach((c, b) => {
-      out[c.doc].set(h[b].subarray(c.keepFrom - c.start, c.n), c.keepFrom);
-    });
+    const place = (h: Float32Array[]) =>
+      batch.forEach((c, b) => {
+        out[c.doc].set(h[b].subarray(c.keepFrom - c.start, c.n), c.keepFrom);
+      });
+    batches.push({ rows, place });
   }
-  return out;
+  return { out, batches };
 }
 
 async function sha256Hex(bytes: Uint8Array): Promise<string> {
@@ -182,7 +224,7 @@ export async function modelHash(model: EntropyModel): Promise<string> {
   const named = [...model.params.variables()].sort(([a], [b]) => (a < b ? -1 : 1));
   for (const [name, v] of named) {
     parts.push(text.encode(`\n${name}[${v.shape.join(",")}]`));
-    const data = v.dataSync() as Float32Array;
+    const data = (await v.data()) as Float32Array;
     parts.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   }
   return await sha256Hex(concat(parts));
@@ -266,7 +308,7 @@ export async function cachedEntropies(
   const lengths = docs.map((d) => d.length);
   const cached = await readCache(path, lengths);
   if (cached !== null) return { entropies: cached, key, path, hit: true };
-  const entropies = documentEntropies(model, docs, options);
+  const entropies = await documentEntropiesAsync(model, docs, options);
   const flat = new Float32Array(lengths.reduce((a, b) => a + b, 0)); // [Σ L_d]
   let at = 0;
   for (const h of entropies) {

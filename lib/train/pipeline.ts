@@ -203,12 +203,12 @@ export function assignWeights(
 }
 
 /** A model's weights as plain arrays, by name. */
-function weightsOf(variables: ReadonlyMap<string, tf.Variable>) {
-  return new Map(
-    [...variables].map((
-      [name, v],
-    ) => [name, { shape: v.shape, data: v.dataSync() as Float32Array }]),
-  );
+async function weightsOf(variables: ReadonlyMap<string, tf.Variable>) {
+  const out = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const [name, v] of variables) {
+    out.set(name, { shape: v.shape, data: (await v.data()) as Float32Array });
+  }
+  return out;
 }
 
 /**
@@ -347,7 +347,7 @@ export async function trainBlt(
     if (entropy) {
       assignWeights(
         model.patcher!.params.variables(),
-        weightsOf(entropyModel!.params.variables()),
+        await weightsOf(entropyModel!.params.variables()),
         "entropy model",
         PATCHER_PREFIX,
       );

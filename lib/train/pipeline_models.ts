@@ -51,11 +51,12 @@ async function exists(path: string): Promise<boolean> {
 export async function saveModel(
   dir: string,
   config: Json | TransformerConfig | BltConfig,
-  variables: ReadonlyMap<string, { readonly shape: number[]; dataSync(): unknown }>,
+  variables: ReadonlyMap<string, { readonly shape: number[]; data(): Promise<unknown> }>,
 ): Promise<string> {
-  const weights = new Map(
-    [...variables].map(([n, v]) => [n, { shape: v.shape, data: v.dataSync() as Float32Array }]),
-  );
+  const weights = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const [n, v] of variables) {
+    weights.set(n, { shape: v.shape, data: (await v.data()) as Float32Array });
+  }
   return await saveCheckpoint(dir, {
     step: 0,
     nextBatchIndex: 0,

@@ -4,7 +4,12 @@ import "@tensorflow/tfjs-backend-wasm";
 import { resolveConfig } from "../../lib/config.ts";
 import { encodeDocuments } from "../../lib/data/mod.ts";
 import { createByteLm } from "../../lib/model/byte_lm.ts";
-import { cachedEntropies, documentEntropies, modelHash } from "../../lib/train/entropy_cache.ts";
+import {
+  cachedEntropies,
+  documentEntropies,
+  documentEntropiesAsync,
+  modelHash,
+} from "../../lib/train/entropy_cache.ts";
 
 await tf.setBackend("wasm");
 
@@ -113,4 +118,13 @@ Deno.test("cachedEntropies: hit on the same model and corpus; miss when corpus, 
     lm.dispose();
     await Deno.remove(cacheDir, { recursive: true });
   }
+});
+
+Deno.test("documentEntropiesAsync (the WebGPU-safe path) equals documentEntropies", async () => {
+  const lm = createByteLm(cfg, 5);
+  const options = { context: 16, stride: 8, batchSize: 3 };
+  const sync = documentEntropies(lm, docs, options);
+  const viaAsync = await documentEntropiesAsync(lm, docs, options);
+  sync.forEach((h, i) => assert.deepEqual(Array.from(viaAsync[i]), Array.from(h)));
+  lm.dispose();
 });

@@ -69,7 +69,7 @@ async function writeWeights(
   await Deno.mkdir(dir, { recursive: true });
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const [name, v] of [...vars].sort(([a], [b]) => a.localeCompare(b))) {
-    tensors.set(name, { shape: v.shape, data: v.dataSync() as Float32Array });
+    tensors.set(name, { shape: v.shape, data: (await v.data()) as Float32Array });
   }
   await writeSafetensorsFile(join(dir, WEIGHTS), tensors, { format: "pt" });
   await Deno.writeTextFile(join(dir, CONFIG), JSON.stringify(config, null, 2) + "\n");
