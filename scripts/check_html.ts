@@ -3,7 +3,8 @@
  * Browser check of exported notebooks: opens each HTML page in headless Chromium and asserts
  * that every plotly figure rendered (a `.js-plotly-plot .main-svg` per figure), that every SVG
  * drawing is non-empty, that no script threw, and (from the executed `.ipynb` beside the page)
- * that no cell errored.
+ * that no cell errored. Saves screenshots under out/screenshots/ (`NAME.png`, the whole page, and
+ * `NAME_figN.png`, each figure).
  *
  *   deno run -A scripts/check_html.ts out/notebooks/00_quickstart.html [...]
  *
@@ -17,7 +18,7 @@
  * ```
  * @module
  */
-import { chromium } from "playwright-core";
+import { chromium, type Page } from "playwright-core";
 
 /** The part of an executed .ipynb that the check reads. */
 export interface NotebookJson {
@@ -117,6 +118,64 @@ function inspectPage(): PageFacts {
   };
 }
 
+/** Chromium's flags for the checks: headless, no sandbox (CI runs as root), offline. */
+export const BROWSER_ARGS: readonly string[] = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+];
+
+/** Where screenshots go unless told otherwise: out/screenshots/ in the checkout. */
+export const SCREENSHOT_DIR: string = decodeURIComponent(
+  new URL("../out/screenshots", import.meta.url).pathname,
+);
+
+/**
+ * CSS selector of the output areas that hold a figure (a plotly plot, an SVG image or an inline
+ * SVG drawing), in JupyterLab and in nbconvert's HTML alike: what the screenshots show.
+ */
+export const FIGURE_OUTPUTS: string = ".jp-OutputArea-output:has(.js-plotly-plot), " +
+  '.jp-OutputArea-output:has(img[src^="data:image/svg+xml"]), ' +
+  ".jp-OutputArea-output:has(svg):not(:has(.js-plotly-plot))";
+
+/** Options of {@link checkPages}. */
+export interface CheckOptions {
+  /** Chromium's executable; `CHROMIUM` or /usr/bin/chromium when omitted. */
+  readonly executablePath?: string;
+  /** Per-page timeout for loading and rendering (ms, default 30 000). */
+  readonly timeoutMs?: number;
+  /**
+   * Folder for screenshots (`NAME.png`: the whole page; `NAME_figN.png`: each figure); none
+   * when null. When omitted: {@link SCREENSHOT_DIR} for pages under the checkout's out/ (the
+   * exported notebooks), none for pages elsewhere (scratch pages of tests).
+   */
+  readonly screenshotDir?: string | null;
+}
+
+/**
+ * The Chromium executable to use: the argument, else `CHROMIUM`, else /usr/bin/chromium;
+ * throws saying how to install it when the file is missing.
+ *
+ * @example
+ * ```ts
+ * import { chromiumPath } from "./check_html.ts";
+ * await chromiumPath("/no/such/chromium").catch((e) => console.log(e.message.startsWith("check_html"))); // true
+ * ```
+ */
+export async function chromiumPath(path?: string): Promise<string> {
+  const executablePath = path ?? Deno.env.get("CHROMIUM") ?? "/usr/bin/chromium";
+  try {
+    await Deno.stat(executablePath);
+  } catch {
+    throw new Error(
+      `check_html: Chromium not found at ${executablePath}. ` +
+        "Install it (apt-get install -y chromium) or set CHROMIUM to its path.",
+    );
+  }
+  return executablePath;
+}
+
 /**
  * Opens each page in headless Chromium and checks it (see the module doc).
  *
@@ -129,24 +188,13 @@ function inspectPage(): PageFacts {
  */
 export async function checkPages(
   pages: readonly string[],
-  options: { readonly executablePath?: string; readonly timeoutMs?: number } = {},
+  options: CheckOptions = {},
 ): Promise<PageCheck[]> {
-  const executablePath = options.executablePath ?? Deno.env.get("CHROMIUM") ?? "/usr/bin/chromium";
-  try {
-    await Deno.stat(executablePath);
-  } catch {
-    throw new Error(
-      `check_html: Chromium not found at ${executablePath}. ` +
-        "Install it (apt-get install -y chromium) or set CHROMIUM to its path.",
-    );
-  }
-  const browser = await chromium.launch({
-    executablePath,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-  });
+  const executablePath = await chromiumPath(options.executablePath);
+  const browser = await chromium.launch({ executablePath, args: [...BROWSER_ARGS] });
   try {
     const results: PageCheck[] = [];
-    for (const page of pages) results.push(await checkPage(browser, page, options.timeoutMs));
+    for (const page of pages) results.push(await checkPage(browser, page, options));
     return results;
   } finally {
     await browser.close();
@@ -156,8 +204,9 @@ export async function checkPages(
 async function checkPage(
   browser: import("playwright-core").Browser,
   path: string,
-  timeoutMs = 30_000,
+  options: CheckOptions,
 ): Promise<PageCheck> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
   const problems: string[] = [];
   const ipynb = path.replace(/\.html$/, ".ipynb");
   let expected: NotebookExpectations | undefined;
@@ -185,6 +234,10 @@ async function checkPage(
     }
     problems.push(...facts.plotlyMissing.map((m) => `plotly figure ${m}`));
     problems.push(...facts.emptySvgs.map((s) => `${s} is empty or failed to load`));
+    const screenshotDir = options.screenshotDir === undefined
+      ? (url.startsWith(new URL("../out/", import.meta.url).href) ? SCREENSHOT_DIR : null)
+      : options.screenshotDir;
+    if (screenshotDir !== null) await screenshots(page, path, screenshotDir);
     return {
       page: path,
       plotlyExpected,
@@ -194,6 +247,18 @@ async function checkPage(
     };
   } finally {
     await page.close();
+  }
+}
+
+/** Saves the whole page and each figure (plotly or SVG output) as PNGs. */
+async function screenshots(page: Page, path: string, dir: string): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
+  const name = path.split("/").pop()!.replace(/\.html$/, "");
+  await page.screenshot({ path: `${dir}/${name}.png`, fullPage: true });
+  const figures = page.locator(FIGURE_OUTPUTS);
+  const count = await figures.count();
+  for (let i = 0; i < count; i++) {
+    await figures.nth(i).screenshot({ path: `${dir}/${name}_fig${i + 1}.png` });
   }
 }
 
