@@ -92,7 +92,12 @@ interface LabWindow {
           session?: { kernel?: { status: string } | null } | null;
           isReady: boolean;
         };
-        content?: { model?: { toJSON(): unknown } | null };
+        content?: {
+          model?: { toJSON(): unknown } | null;
+          widgets?: readonly { node: HTMLElement }[];
+          activeCellIndex?: number;
+          scrollToItem?(index: number, align: string): Promise<void>;
+        };
       } | null;
     };
   };
@@ -266,12 +271,18 @@ async function screenshots(page: Page, name: string): Promise<void> {
     await figures.nth(i).scrollIntoViewIfNeeded();
     await figures.nth(i).screenshot({ path: `${SCREENSHOT_DIR}/lab_${name}_fig${i + 1}.png` });
   }
-  // The view a user gets at the first plotly figure (centred: its code cell shows above it).
-  const first = page.locator(".jp-OutputArea-output:has(.js-plotly-plot)").first();
-  if (await first.count() > 0) {
-    await first.evaluate((e) => e.scrollIntoView({ block: "center" }));
-    await page.waitForTimeout(300);
-  }
+  // The view a user gets at the first plotly figure: its cell made active (Lab keeps
+  // scrolling back to the active cell, the last one after Run All) and scrolled to the top.
+  await page.evaluate(async () => {
+    const notebook = (window as unknown as LabWindow).jupyterapp?.shell.currentWidget?.content;
+    const index = notebook?.widgets?.findIndex((cell) =>
+      cell.node.querySelector(".js-plotly-plot") !== null
+    ) ?? -1;
+    if (notebook === undefined || index < 0) return;
+    notebook.activeCellIndex = index;
+    await notebook.scrollToItem?.(index, "start");
+  });
+  await page.waitForTimeout(500);
   await page.screenshot({ path: `${SCREENSHOT_DIR}/lab_${name}.png` });
   console.log(`lab screenshots: ${SCREENSHOT_DIR}/lab_${name}*.png (${count} figures)`);
 }

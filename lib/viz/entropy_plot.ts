@@ -163,7 +163,9 @@ export function entropyPlot(input: EntropyPlotInput): PlotlyFigure {
         title: { text: "byte" },
         tickmode: "array",
         tickvals: x,
-        ticktext: labels,
+        // Specials (<bos>, <eos>) drop to a second line: plotly draws every tick of the
+        // array, and a 5-glyph label beside one-glyph neighbours overlaps them.
+        ticktext: labels.map((label, i) => (ids[i] < OFFSET ? `<br>${label}` : label)),
         tickangle: 0,
         range: [-0.5, T - 0.5],
       },

@@ -62,7 +62,8 @@ Deno.test("entropyPlot on the paper's Fig. 4: 23 patch starts, hover patch index
   assert.equal(shapes.length, 23);
   assert.deepEqual(shapes.map((s) => s.x0 + 0.5), expectedStarts);
   const xaxis = fig.layout.xaxis as { ticktext: string[]; tickvals: number[] };
-  assert.equal(xaxis.ticktext[0], "<bos>");
+  assert.equal(xaxis.ticktext[0], "<br><bos>", "specials sit on a second line, clear of bytes");
+  assert.equal(xaxis.ticktext.at(-1), "<br><eos>");
   assert.equal(xaxis.ticktext[1], "D");
   assert.equal(xaxis.ticktext[9], "␣");
   assert.equal(xaxis.tickvals.length, frame.token_ids.length);
