@@ -15,6 +15,15 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 
+/**
+ * A view of a tensor on the wasm heap. (`readSync` copies the whole tensor: the kernels below
+ * used it per batch matrix and spent seconds copying.) Take it after any allocation, as a
+ * growing heap detaches older views.
+ */
+function heap(wasm: BackendWasm, t: tf.TensorInfo) {
+  return wasm.typedArrayFromHeap(t);
+}
+
 type KernelArgs = {
   inputs: tf.NamedTensorInfoMap;
   attrs?: tf.NamedAttrMap;
@@ -30,8 +39,8 @@ function unsortedSegmentSum({ inputs, attrs, backend }: KernelArgs): tf.TensorIn
   const inner = rest.reduce((a, b) => a * b, 1);
   // Allocate before taking heap views: a growing wasm heap detaches views taken earlier.
   const out = wasm.makeOutput([numSegments, ...rest], x.dtype);
-  const ids = wasm.readSync(segmentIds.dataId) as Int32Array;
-  const values = wasm.readSync(x.dataId) as Float32Array;
+  const ids = heap(wasm, segmentIds) as Int32Array;
+  const values = heap(wasm, x) as Float32Array;
   const dst = wasm.typedArrayFromHeap(out) as Float32Array;
   dst.fill(0);
   for (let i = 0; i < ids.length; i++) {
@@ -60,7 +69,7 @@ function splitV({ inputs, attrs, backend }: KernelArgs): tf.TensorInfo[] {
     shape[ax] = size;
     const out = wasm.makeOutput(shape, x.dtype);
     // Views after the allocation: a growing wasm heap detaches views taken earlier.
-    const src = wasm.readSync(x.dataId) as Float32Array | Int32Array;
+    const src = heap(wasm, x) as Float32Array | Int32Array;
     const dst = wasm.typedArrayFromHeap(out);
     const run = size * inner;
     for (let o = 0; o < outer; o++) {
@@ -142,7 +151,7 @@ function copyOut(
 ): tf.TensorInfo {
   const out = wasm.makeOutput(shape, "float32");
   const n = shape.reduce((p, q) => p * q, 1);
-  const view = wasm.readSync(src.dataId) as Float32Array; // after the allocation (heap growth)
+  const view = heap(wasm, src) as Float32Array; // after the allocation (heap growth)
   (wasm.typedArrayFromHeap(out) as Float32Array).set(view.subarray(from, from + n));
   return out;
 }
@@ -174,8 +183,8 @@ function batchedMatMul(
   if (!sameOuter || a.dtype !== "float32" || b.dtype !== "float32") return matmul(a, b);
   const out = wasm.makeOutput([...outerA, M, N], "float32");
   if (M * K * N <= SMALL_MATMUL) {
-    const srcA = wasm.readSync(a.dataId) as Float32Array;
-    const srcB = wasm.readSync(b.dataId) as Float32Array;
+    const srcA = heap(wasm, a) as Float32Array;
+    const srcB = heap(wasm, b) as Float32Array;
     const dst = wasm.typedArrayFromHeap(out) as Float32Array;
     // Many tiny products (per-byte cross-attention over k patch slots): a direct loop beats a
     // kernel launch per matrix by far.
