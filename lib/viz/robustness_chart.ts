@@ -86,7 +86,8 @@ export function robustnessChart(
       title: { text: options.title ?? `${metric} by noise type` },
       barmode: "group",
       xaxis: { title: { text: "noise" } },
-      yaxis: { title: { text: metric } },
+      // tozero: bars start at 0 even when every value is 0 (plotly's autorange gives −1…1).
+      yaxis: { title: { text: metric }, rangemode: "tozero" },
       legend: { title: { text: "model" } },
     },
   };

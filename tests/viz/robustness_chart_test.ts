@@ -18,7 +18,7 @@ Deno.test("robustnessChart: one bar trace per family, noises in first-seen order
   assert.deepEqual(data[1].y, [0.6, 0.31]);
   assert.deepEqual(data[2].y, [null, 0.5]);
   assert.equal(fig.layout.barmode, "group");
-  assert.deepEqual(fig.layout.yaxis, { title: { text: "accuracy" } });
+  assert.deepEqual(fig.layout.yaxis, { title: { text: "accuracy" }, rangemode: "tozero" });
   assert.ok(data.every((t) => t.error_y === undefined));
 });
 
