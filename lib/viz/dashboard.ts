@@ -170,7 +170,9 @@ export function withEval(history: MetricsHistory, m: EvalMetrics): MetricsHistor
   };
 }
 
-const PANEL = { width: 340, height: 220, left: 48, right: 12, top: 24, bottom: 36 } as const;
+// top: room above the plot area for the two last-value labels (y 30, 44), which overlapped
+// curves that end high on the right (a resumed run).
+const PANEL = { width: 340, height: 246, left: 48, right: 12, top: 50, bottom: 36 } as const;
 const COLORS = { train: "#2563eb", validation: "#dc2626" } as const;
 
 /** Two side-by-side panels, loss and BPB, each with a train and a validation curve. */

@@ -58,6 +58,21 @@ Deno.test("dashboardHtml: progress bar, escaped title, well-formed SVG with both
   assert.equal(svg.querySelector(".last-validation")?.textContent, "validation 1.225");
 });
 
+Deno.test("dashboardHtml: last-value labels sit above every curve, never on it", () => {
+  const html = dashboardHtml(history);
+  const svgText = html.slice(html.indexOf("<svg"), html.indexOf("</svg>") + 6);
+  const svg = new DOMParser().parseFromString(svgText, "image/svg+xml");
+  const labelBaselines = [...svg.querySelectorAll(".last-train, .last-validation")]
+    .map((t) => Number(t.getAttribute("y")));
+  const curveYs = [...svg.querySelectorAll(".curve-train, .curve-validation")]
+    .flatMap((p) => [...(p.getAttribute("d") as string).matchAll(/[ML][^,]+,([-\d.]+)/g)])
+    .map((m) => Number(m[1]));
+  assert.equal(labelBaselines.length, 4);
+  assert.ok(curveYs.length > 0);
+  // A label's glyphs end at its baseline (+ descenders, ~3 px); the curves start lower.
+  assert.ok(Math.min(...curveYs) > Math.max(...labelBaselines) + 3, `${Math.min(...curveYs)}`);
+});
+
 Deno.test("dashboardHtml before the first step says it is waiting", () => {
   const html = dashboardHtml({ ...history, step: 0, train: [], validation: [] });
   assert.match(html, /waiting for the first step/);
