@@ -336,14 +336,30 @@ export async function checkLab(notebookPath: string, timeoutMs: number): Promise
   let browser: Browser | undefined;
   try {
     browser = await chromium.launch({ executablePath, args: [...BROWSER_ARGS] });
-    return await runInLab(browser, lab, notebookPath, deadline);
+    // Hard limit: a frozen page can hang an evaluate() forever; 30 s past the deadline the
+    // check gives up, and `finally` still closes the browser and stops the server.
+    return await hardLimit(
+      runInLab(browser, lab, notebookPath, deadline),
+      deadline + 30_000 - Date.now(),
+      `check_lab: hard timeout (${timeoutMs / 1000} s + 30 s) running ${notebookPath}.`,
+    );
   } catch (e) {
     console.error(`JupyterLab log (tail):\n${await lab.logTail()}`);
     throw e;
   } finally {
-    await browser?.close().catch(() => {});
+    await hardLimit(browser?.close() ?? Promise.resolve(), 20_000, "browser close").catch(() => {});
     await lab.stop();
   }
+}
+
+/** The promise's result, or a rejection with `message` after `ms` milliseconds. */
+function hardLimit<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), Math.max(0, ms));
+  });
+  promise.catch(() => {/* reported by the race when it loses; ignored after a timeout */});
+  return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
 }
 
 if (import.meta.main) {
