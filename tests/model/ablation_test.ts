@@ -12,6 +12,7 @@ import { localDecoder } from "../../lib/model/local_decoder.ts";
 import { decoderGather } from "../../lib/model/patch_geometry.ts";
 import { shuffledBatches } from "../../lib/train/batches.ts";
 import { train } from "../../lib/train/loop.ts";
+import { loadBlt, saveModel } from "../../lib/train/pipeline_models.ts";
 
 await tf.setBackend("wasm");
 
@@ -185,5 +186,22 @@ Deno.test("every switch trains through lib/train: loss falls; no tensors leak", 
     assert.ok(losses[9] < 0.8 * losses[0], `${label}: loss ${losses[0]} → ${losses[9]}`);
     assert.equal(tf.memory().numTensors, before, `${label}: tensors leaked`);
     blt.dispose();
+  }
+});
+
+Deno.test("ablation models round-trip through training checkpoints (HF export refuses them)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const cfg = config(SWITCHES["all three"]);
+    const blt = createBlt(cfg, 9);
+    await assert.rejects(() => blt.save(dir), /decoder\.crossAttn is false/);
+    await saveModel(dir, cfg, blt.namedVariables());
+    const back = await loadBlt(dir, null);
+    assert.deepEqual(back.config, cfg);
+    assert.deepEqual(logitsOf(back), logitsOf(blt));
+    back.dispose();
+    blt.dispose();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -261,7 +261,7 @@ const PLACEHOLDER_PATCHER: TransformerConfig = {
 
 /**
  * The ablation switches HF's `BltForCausalLM` has no weights or code path for (it always
- * cross-attends and always has hash n-gram tables); throws naming the first one that is set.
+ * cross-attends and always has hash n-gram tables); throws naming every one that is set.
  */
 function refuseAblations(c: BltConfig): void {
   const set = [
@@ -273,7 +273,8 @@ function refuseAblations(c: BltConfig): void {
     throw new Error(
       `toHfConfig: Hugging Face's BltForCausalLM cannot represent this config: ${
         set.join("; ")
-      }. Keep such ablation models in memory, or turn the switch back on to export`,
+      }. Save such models as training checkpoints instead (saveModel / loadBlt in lib/train keep ` +
+        `this project's config.json), or turn the switches back on to export`,
     );
   }
 }
