@@ -60,3 +60,48 @@ export {
   topKFilter,
   topPFilter,
 } from "./sampling.ts";
+export {
+  type BpbRow,
+  charTaskProbe,
+  type CharTaskRow,
+  type ChoiceRow,
+  choiceSummary,
+  noisedBitsPerByte,
+  noisedChoiceAccuracy,
+  type NoiseSetting,
+  PAPER_NOISES,
+  type ProbeOptions,
+  robustnessProbes,
+} from "./robustness.ts";
+export {
+  bpeScoring,
+  byteScoring,
+  padRows,
+  type ScoringModel,
+  scoringModel,
+} from "./robustness_scoring.ts";
+export {
+  continuationLogProbs,
+  type ContinuationScore,
+  greedyComplete,
+  textBatches,
+} from "./robustness_likelihood.ts";
+export { type PatchView, patchViews } from "./robustness_view.ts";
+export {
+  charExampleBatch,
+  charTaskAccuracy,
+  charTaskBatches,
+  type CharTaskScore,
+  finetuneCharTasks,
+  type FinetuneOptions,
+} from "./char_finetune.ts";
+export {
+  compareAtFlops,
+  type CompareOptions,
+  type CurvePoint,
+  fitPowerLaw,
+  type RunResult,
+  stepsForBudget,
+  trainEntropyModel as trainComparisonEntropyModel,
+} from "./compare.ts";
+export { unigramBitsPerByte, type UnigramOptions } from "./unigram.ts";

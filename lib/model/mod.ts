@@ -33,3 +33,4 @@ export {
   transformerFlopsPerByte,
   transformerForwardFlops,
 } from "./flops.ts";
+export { encoderPoolingWeights, type PoolingWeights } from "./pooling_attention.ts";

@@ -17,8 +17,11 @@ export {
   dashboardHtml,
   type DashboardStats,
   dashboardStats,
+  emptyHistory,
   type MetricPoint,
   type MetricsHistory,
+  withEval,
+  withStep,
 } from "./dashboard.ts";
 export {
   defaultSink,
