@@ -9,8 +9,9 @@
  */
 import { BOS_ID, decode, decodeBytes, encode, EOS_ID, VOCAB_SIZE } from "../bytes/codec.ts";
 import { Rng } from "../data/rng.ts";
-import type { Blt } from "../model/blt.ts";
+import { Blt, maxBytePositions } from "../model/blt.ts";
 import type { ByteLm } from "../model/byte_lm.ts";
+import { checkLength } from "../model/patch_geometry.ts";
 import { stepper } from "../model/cache/steppers.ts";
 import { checkSampling, sample, type SamplingOptions } from "./sampling.ts";
 
@@ -66,7 +67,7 @@ export interface GenerateResult {
    */
   readonly entropies: Float32Array;
   /** Why generation ended. */
-  readonly stop: "eos" | "maxBytes";
+  readonly stop: "eos" | "maxBytes" | "maxPositions";
 }
 
 /**
@@ -96,6 +97,8 @@ export function generate(
     throw new Error(`maxBytes must be an integer ≥ 0 (bytes to generate), found ${maxBytes}`);
   }
   const sampling = checkSampling(opts.sampling ?? { temperature: 0 });
+  const limit = model instanceof Blt ? maxBytePositions(model.config) : model.config.maxPositions;
+  checkLength(promptIds.length, limit, "generate: the prompt");
   const rng = new Rng(seed);
   const s = stepper(model, { useCache });
   try {
@@ -103,6 +106,10 @@ export function generate(
     const generated: number[] = [];
     let stop: GenerateResult["stop"] = "maxBytes";
     while (generated.length < maxBytes) {
+      if (promptIds.length + generated.length >= limit) {
+        stop = "maxPositions"; // the model was configured for no longer sequences
+        break;
+      }
       const id = sample(s.logits(), sampling, rng);
       generated.push(id);
       s.push(id);

@@ -26,6 +26,7 @@ import { linear, Params } from "./params.ts";
 import {
   byteDocIds,
   checkIds,
+  checkLength,
   checkPatchLengths,
   decoderGather,
   encoderGather,
@@ -140,6 +141,7 @@ export class Blt implements TrainableModel {
    */
   forward(ids: readonly (readonly number[])[], options: ForwardOptions = {}): ForwardResult {
     const { B, T } = checkIds(ids);
+    checkLength(T, maxBytePositions(this.config), "Blt.forward");
     const patched = options.patchLengths === undefined ? this.patch(ids) : null;
     const lengths = checkPatchLengths(options.patchLengths ?? patched!.patchLengths, T, B);
     const cfg = this.config, k = cfg.crossAttnK;
@@ -277,3 +279,12 @@ export function createBltWith(config: BltConfig, params: Params, frozen: Params)
 
 /** Prefix of the entropy model's weights inside a BLT checkpoint. */
 export const PATCHER_PREFIX = "model.patcher.";
+
+/** The longest byte sequence a BLT takes: its local stacks' (and entropy model's) limit. */
+export function maxBytePositions(config: BltConfig): number {
+  return Math.min(
+    config.encoder.maxPositions,
+    config.decoder.maxPositions,
+    config.entropyModel?.maxPositions ?? Infinity,
+  );
+}

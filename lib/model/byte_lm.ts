@@ -22,7 +22,7 @@ import { rmsNorm } from "./layers/rms_norm.ts";
 import { ropeTables } from "./layers/rope.ts";
 import { nextByteLoss } from "./loss.ts";
 import { linear, Params } from "./params.ts";
-import { checkIds } from "./patch_geometry.ts";
+import { checkIds, checkLength } from "./patch_geometry.ts";
 
 /**
  * Registers a byte LM's weights under `prefix` ("" standalone, "model.patcher." inside BLT).
@@ -74,6 +74,7 @@ export class ByteLm implements TrainableModel {
   /** Next-byte logits `[B, T, 260]` for ids `[B, T]` (causal: row t depends on ids ≤ t). */
   logits(ids: readonly (readonly number[])[]): tf.Tensor3D {
     const { B, T } = checkIds(ids);
+    checkLength(T, this.config.maxPositions, "ByteLm.logits");
     const c = this.config, w = (n: string) => this.params.get(`${this.prefix}${n}`);
     return tf.tidy(() => {
       const { cos, sin } = ropeTables(T, c.headDim, c.ropeTheta);

@@ -39,6 +39,25 @@ export function checkIds(ids: readonly (readonly number[])[]): { B: number; T: n
 }
 
 /**
+ * Refuses sequences longer than the model's `maxPositions` (RoPE itself has no table, but the
+ * model was configured — and trained — for at most that many positions).
+ *
+ * @example
+ * ```ts
+ * import { checkLength } from "./patch_geometry.ts";
+ * checkLength(100, 128, "ByteLm.logits"); // fine
+ * ```
+ */
+export function checkLength(T: number, maxPositions: number, where: string): void {
+  if (T > maxPositions) {
+    throw new Error(
+      `${where}: sequence of ${T} ids is longer than maxPositions = ${maxPositions}; split the text ` +
+        "into windows (lib/data sequentialBatches does) or raise maxPositions in the config",
+    );
+  }
+}
+
+/**
  * Checks patch lengths `[B, P]` against sequence length T and pads rows with trailing zeros to
  * one P. Each row must sum to T, be non-negative integers with zeros only at the end, and start
  * with a patch of length 1 (the BOS patch): the decoder reads the previous patch's global state,

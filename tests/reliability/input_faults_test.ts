@@ -98,9 +98,6 @@ Deno.test("input: huge text is cut into windows of T ids that cover every byte o
 
 Deno.test({
   name: "input: a sequence longer than maxPositions is refused, naming T, the limit and the fix",
-  // bug: Blt.forward / ByteLm.logits run T > config.maxPositions silently; the fix also needs
-  // generate() to slide or stop at the window, so it is left to the model owners.
-  ignore: true,
   fn: async () => {
     const lm = createByteLm(TINY_LM, 0); // maxPositions 64
     try {
@@ -176,5 +173,20 @@ Deno.test("input: generation prompts (empty, NUL, invalid UTF-8, out of range) a
     assert.equal(tf.memory().numTensors, before, "no tensors left behind, failed calls included");
   } finally {
     blt.dispose();
+  }
+});
+
+Deno.test("input: generation stops at maxPositions (stop 'maxPositions'), a longer prompt is refused", async () => {
+  const lm = createByteLm(TINY_LM, 0); // maxPositions 64
+  try {
+    const out = generate(lm, "ab", { maxBytes: 500, stopAtEos: false });
+    assert.equal(out.stop, "maxPositions");
+    assert.equal(out.ids.length, 64);
+    await assertClearError(() => generate(lm, "a".repeat(80), { maxBytes: 1 }), [
+      /prompt/,
+      /maxPositions = 64/,
+    ]);
+  } finally {
+    lm.dispose();
   }
 });
