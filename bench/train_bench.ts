@@ -16,7 +16,6 @@ import "@tensorflow/tfjs-backend-webgpu";
 import { setupBackend } from "../lib/backend.ts";
 import "../lib/wasm_kernels.ts";
 import { type BltConfig, type PresetName, resolveConfig } from "../lib/config.ts";
-import { enableGpuKernels } from "../lib/gpu/register.ts";
 import { createBlt } from "../lib/model/blt.ts";
 import { bltFlopsPerByte } from "../lib/model/flops.ts";
 import { train } from "../lib/train/loop.ts";
@@ -166,11 +165,8 @@ if (import.meta.main) {
   const seq = arg(args, "seq") === undefined ? undefined : Number(arg(args, "seq"));
   const stock = args.includes("--stock");
   let adapter = "cpu";
-  const choice = await setupBackend({ log: (l) => console.log(l) });
-  if (choice.backend === "webgpu") {
-    adapter = choice.reason;
-    if (!stock) enableGpuKernels();
-  }
+  const choice = await setupBackend({ log: (l) => console.log(l), gpuKernels: !stock });
+  if (choice.backend === "webgpu") adapter = choice.reason;
   const kernels = choice.backend === "webgpu" ? (stock ? "stock" : "ours") : "n/a";
   console.log(
     "| preset | backend | batch | params | ms/step | train bytes/s | TFLOP/s | MFU (fp32) | peak GPU mem |",

@@ -19,6 +19,7 @@ import "@tensorflow/tfjs-backend-wasm";
 import "@tensorflow/tfjs-backend-webgpu";
 import "./wasm_kernels.ts";
 import "./grad_fixes.ts";
+import { disableGpuKernels, enableGpuKernels } from "./gpu/register.ts";
 
 /** What a WebGPU adapter says about itself: enough to decide whether it is a real GPU. */
 export interface GpuAdapterSummary {
@@ -42,6 +43,8 @@ export interface SetupBackendOptions {
   readonly override?: string;
   /** Where the one-line summary goes; defaults to `console.log`. */
   readonly log?: (line: string) => void;
+  /** On webgpu, use this project's WGSL kernels (default true); false keeps tfjs's stock ones. */
+  readonly gpuKernels?: boolean;
 }
 
 /** Backends tried when nothing is forced, best first. */
@@ -139,7 +142,12 @@ export async function setupBackend(options: SetupBackendOptions = {}): Promise<B
   for (const candidate of planBackends(adapter, override, registered)) {
     if (await tf.setBackend(candidate.backend)) {
       const reason = [candidate.reason, ...failures].join("; ");
-      log(`tfjs backend: ${candidate.backend} (${reason})`);
+      // Our WGSL kernels (lib/gpu: tiled matmul, fused attention, RMSNorm, SwiGLU, AdamW) replace
+      // or join tfjs's stock webgpu kernels; `gpuKernels: false` keeps the stock ones.
+      const ours = candidate.backend === "webgpu" && options.gpuKernels !== false;
+      if (ours) enableGpuKernels();
+      else if (candidate.backend === "webgpu") disableGpuKernels();
+      log(`tfjs backend: ${candidate.backend} (${reason}${ours ? "; lib/gpu kernels on" : ""})`);
       return { backend: candidate.backend, reason };
     }
     if (forced) {
