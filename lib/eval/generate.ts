@@ -100,7 +100,11 @@ export function generate(
   const limit = model instanceof Blt ? maxBytePositions(model.config) : model.config.maxPositions;
   checkLength(promptIds.length, limit, "generate: the prompt");
   const rng = new Rng(seed);
-  const s = stepper(model, { useCache });
+  // The KV-cached BLT step knows the full architecture only; ablated cross-attention (a research
+  // switch) generates by re-running the model, which gives the same bytes, just slower.
+  const cacheable = !(model instanceof Blt) ||
+    (model.config.encoder.crossAttn !== false && model.config.decoder.crossAttn !== false);
+  const s = stepper(model, { useCache: useCache && cacheable });
   try {
     promptIds.forEach((id) => s.push(id));
     const generated: number[] = [];

@@ -268,3 +268,29 @@ Deno.test("bad input: clear errors; empty prompt starts from BOS", () => {
   }
   blt.dispose();
 });
+
+Deno.test("generate: a BLT with ablated cross-attention generates (uncached path), same bytes asked with or without cache", () => {
+  const cfg = resolveConfig("tiny", {
+    "encoder.dim": 32,
+    "decoder.dim": 32,
+    "global.dim": 64,
+    "global.layers": 1,
+    "decoder.layers": 1,
+    "encoder.heads": 2,
+    "decoder.heads": 2,
+    "global.heads": 2,
+    "hash.buckets": 32,
+    entropyModel: null,
+    patching: { mode: "static", patchSize: 3 },
+    "encoder.crossAttn": false,
+    "decoder.crossAttn": false,
+  });
+  const blt = createBlt(cfg, 1);
+  try {
+    const a = generate(blt, "ab", { maxBytes: 6, stopAtEos: false });
+    const b = generate(blt, "ab", { maxBytes: 6, stopAtEos: false, useCache: false });
+    assert.deepEqual(a.ids, b.ids);
+  } finally {
+    blt.dispose();
+  }
+});
