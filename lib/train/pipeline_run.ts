@@ -13,6 +13,7 @@ import {
   resolveConfig,
   validateConfig,
 } from "../config.ts";
+import * as tf from "@tensorflow/tfjs";
 import { generate } from "../eval/generate.ts";
 import type { ByteLm } from "../model/byte_lm.ts";
 import type { SampleArgs, TrainArgs } from "./cli.ts";
@@ -119,6 +120,27 @@ function firstDifference(a: unknown, b: unknown, path = ""): string | null {
     return null;
   }
   return a === b ? null : path || "(value)";
+}
+
+/**
+ * On the CPU backends, splits a batch into micro-batches with gradient accumulation so dense
+ * [b, H, T, T] attention stays small: the wasm heap tops out near 2 GB, and the tiny preset's
+ * 8 × 1024 batch in one piece overflowed it ("Invalid typed array length"). Same effective batch;
+ * the user's own train.gradAccumulation wins.
+ */
+export function microBatching(
+  batch: number,
+  window: number,
+  backend: string,
+  train: Readonly<Record<string, unknown>>,
+): { batchSize: number; gradAccumulation?: number } {
+  if (backend === "webgpu" || train.gradAccumulation !== undefined) return { batchSize: batch };
+  const fits = Math.max(1, Math.floor(2 ** 21 / (window * window))); // rows per micro-batch
+  let micro = Math.min(batch, fits);
+  while (batch % micro !== 0) micro--;
+  return micro === batch
+    ? { batchSize: batch }
+    : { batchSize: micro, gradAccumulation: batch / micro };
 }
 
 /** The settings of this command: from the flags, or on resume from run.json checked against them. */
@@ -234,11 +256,12 @@ async function entropyModelOf(
   if (args.entropyModel !== undefined) return await loadByteLm(args.entropyModel);
   const steps = args.entropySteps ?? s.steps;
   const callbacks = callbacksFor("entropy", steps, undefined, io);
+  const micro = microBatching(s.batch, s.window, tf.getBackend(), s.train);
   const r = await entropyModelFor(config.entropyModel!, corpus, {
     window: s.window,
-    batchSize: s.batch,
+    batchSize: micro.batchSize,
     seed: s.seed,
-    train: { ...s.train, steps },
+    train: { ...s.train, ...pick(micro), steps },
     validationBatches: args.valBatches || Infinity,
     cacheDir: args.cache,
     callbacks,
@@ -283,11 +306,18 @@ export async function runTrain(args: TrainArgs, io: RunIo): Promise<TrainSummary
       `window ${s.window}, batch ${s.batch}, ${s.steps} steps → ${dir}`,
   );
   if (args.resume === undefined) await writeRun(dir, s);
+  const micro = microBatching(s.batch, s.window, tf.getBackend(), s.train);
+  if (micro.gradAccumulation !== undefined) {
+    io.log(
+      `batch ${s.batch} runs as ${micro.gradAccumulation} micro-batches of ${micro.batchSize} ` +
+        `(gradient accumulation) to fit the ${tf.getBackend()} backend's memory`,
+    );
+  }
   const stage = {
     window: s.window,
-    batchSize: s.batch,
+    batchSize: micro.batchSize,
     seed: s.seed,
-    train: { ...s.train, steps: s.steps },
+    train: { ...s.train, ...pick(micro), steps: s.steps },
     validationBatches: args.valBatches || Infinity,
     checkpointDir: dir,
     resumeFrom: args.resume,
@@ -410,4 +440,8 @@ export async function runSample(args: SampleArgs, io: RunIo): Promise<string> {
   } finally {
     model.dispose();
   }
+}
+
+function pick(m: { gradAccumulation?: number }): { gradAccumulation?: number } {
+  return m.gradAccumulation === undefined ? {} : { gradAccumulation: m.gradAccumulation };
 }
