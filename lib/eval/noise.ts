@@ -299,6 +299,19 @@ function deterministic(name: string, f: (text: string) => string): NoiseFn {
   };
 }
 
+/** The names of {@link NOISES}. */
+export type NoiseName =
+  | "AntSpeak"
+  | "Drop"
+  | "RandomCase"
+  | "Repeat"
+  | "UpperCase"
+  | "TypoSwap"
+  | "TypoInsert"
+  | "TypoDelete"
+  | "TypoSubstitute"
+  | "WhitespaceCollapse";
+
 /**
  * All noises by name: the paper's five (Table 4) and the typo noises.
  *
@@ -309,7 +322,7 @@ function deterministic(name: string, f: (text: string) => string): NoiseFn {
  * console.assert(out.length === Object.keys(NOISES).length);
  * ```
  */
-export const NOISES = Object.freeze(
+export const NOISES: Readonly<Record<NoiseName, NoiseSpec>> = Object.freeze(
   {
     AntSpeak: {
       apply: deterministic("AntSpeak", antSpeak),
@@ -374,7 +387,6 @@ export const NOISES = Object.freeze(
  * console.assert(name.length > 0);
  * ```
  */
-export type NoiseName = keyof typeof NOISES;
 
 /**
  * Applies a noise by name, with an error listing the known names for an unknown one.
