@@ -19,6 +19,7 @@
  *
  * @module
  */
+import { exists, writeSynced } from "../fs.ts";
 import type { AdamWState } from "./adamw.ts";
 import type { TrainConfig } from "./config.ts";
 import type { Json } from "./types.ts";
@@ -76,18 +77,6 @@ async function sha256(bytes: Uint8Array): Promise<string> {
     await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>),
   );
   return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** Writes a file and fsyncs it before returning. */
-async function writeSynced(path: string, bytes: Uint8Array): Promise<void> {
-  const file = await Deno.open(path, { write: true, createNew: true });
-  try {
-    let written = 0;
-    while (written < bytes.length) written += await file.write(bytes.subarray(written));
-    await file.sync();
-  } finally {
-    file.close();
-  }
 }
 
 /** fsyncs a directory so renames inside it survive a crash (skipped where unsupported). */
@@ -216,16 +205,6 @@ async function writeCheckpoint(
   await Deno.rename(latestTmp, `${runDir}/latest`);
   await syncDir(runDir);
   if (hadOld) await Deno.remove(old, { recursive: true });
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
 }
 
 /** A writer's temporary entry: `.step-NNNNNNNN.<pid>.<id>.tmp[.old]` or `.latest.<pid>.tmp`. */

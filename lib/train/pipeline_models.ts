@@ -8,6 +8,7 @@
 import { type BltConfig, PRESETS, type TransformerConfig, validateConfig } from "../config.ts";
 import { type Blt, createBlt, PATCHER_PREFIX } from "../model/blt.ts";
 import { type ByteLm, createByteLm } from "../model/byte_lm.ts";
+import { exists } from "../fs.ts";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { corpusHash } from "./entropy_cache.ts";
 import {
@@ -17,16 +18,6 @@ import {
   trainEntropyModel,
 } from "./pipeline.ts";
 import type { Json } from "./types.ts";
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
-}
 
 /**
  * Saves a model's weights and config as a checkpoint (no optimizer state) in `dir`, atomically.

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { writeSynced } from "../../fs.ts";
 
 /** Floating-point dtypes this project reads; F16 and BF16 are widened to F32 on read. */
 export type FloatDtype = "F32" | "F16" | "BF16";
@@ -534,14 +535,7 @@ export async function writeSafetensorsFile(
   const base = path.slice(slash + 1);
   const tmp = `${dir}.${base}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
   try {
-    const file = await Deno.open(tmp, { write: true, createNew: true });
-    try {
-      let written = 0;
-      while (written < bytes.length) written += await file.write(bytes.subarray(written));
-      await file.sync();
-    } finally {
-      file.close();
-    }
+    await writeSynced(tmp, bytes);
     await Deno.rename(tmp, path);
   } catch (e) {
     await Deno.remove(tmp).catch(() => {});
