@@ -95,6 +95,24 @@ async function runNotebook(
   };
 }
 
+/**
+ * Runs a notebook; if the executor itself died (a kernel or protocol failure, not an error in a
+ * cell, which is reported in the result), runs it once more from a fresh kernel.
+ */
+async function runNotebookRetrying(
+  path: string,
+  scale: string,
+  timeout: string,
+): Promise<{ html: string; errors: readonly string[]; seconds: number }> {
+  try {
+    return await runNotebook(path, scale, timeout);
+  } catch (e) {
+    console.log(`retry ${path}: the executor failed, running it once more:`);
+    console.log((e as Error).message.split("\n").slice(-6).map((l) => `  | ${l}`).join("\n"));
+    return await runNotebook(path, scale, timeout);
+  }
+}
+
 if (import.meta.main) {
   const browserCheck = !Deno.args.includes("--no-browser-check");
   const paths = await notebookPaths(Deno.args.filter((a) => a !== "--no-browser-check"));
@@ -110,7 +128,7 @@ if (import.meta.main) {
   const pages = new Map<string, string>();
   for (const path of paths) {
     try {
-      const result = await runNotebook(path, scale, timeout);
+      const result = await runNotebookRetrying(path, scale, timeout);
       pages.set(result.html, path);
       const verdict = result.errors.length === 0 ? "ok" : "FAILED";
       console.log(`${verdict} ${path} (${result.seconds.toFixed(1)} s) → ${result.html}`);
