@@ -123,7 +123,8 @@ Deno.test("left padding is id 0 and the newest byte gets the highest power", () 
   equal(ids[2], ngramHashIds([0, 77, 5, 9], 4, 1009)[3]);
 });
 
-Deno.test("hashing 16×4096 bytes with 6 sizes is fast", () => {
+// Reports the time only: speed targets live in bench/, not in timed tests.
+Deno.test("hashing 16×4096 bytes with 6 sizes gives one id per byte and size", () => {
   const batch = Array.from(
     { length: 16 },
     (_, b) => Array.from({ length: 4096 }, (_, t) => 4 + ((b * 31 + t * 7) % 256)),
@@ -133,7 +134,6 @@ Deno.test("hashing 16×4096 bytes with 6 sizes is fast", () => {
   const ms = performance.now() - t0;
   equal(r.ids.length, 16 * 4096 * 6);
   console.log(`fusedHashIds 16×4096×6: ${ms.toFixed(1)} ms`);
-  equal(ms < 2000, true, `took ${ms} ms`);
 });
 
 Deno.test("bad inputs throw errors naming the argument", () => {

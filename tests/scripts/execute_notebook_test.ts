@@ -39,21 +39,30 @@ Deno.test({
     try {
       const cells = 8;
       await Deno.writeTextFile(`${dir}/in.ipynb`, JSON.stringify(stressNotebook(cells)));
-      const { code, stderr } = await new Deno.Command("bash", {
-        args: [
-          `${ROOT}scripts/jupyter.sh`,
-          "python",
-          `${ROOT}scripts/execute_notebook.py`,
-          `${dir}/in.ipynb`,
-          `${dir}/out.ipynb`,
-          "--timeout=120",
-        ],
-        stdout: "null",
-        stderr: "piped",
-      }).output();
-      assert.equal(code, 0, new TextDecoder().decode(stderr));
-      const nb = JSON.parse(await Deno.readTextFile(`${dir}/out.ipynb`));
-      nb.cells.forEach((cell: { outputs: Output[] }, i: number) => {
+      // Deno's kernel now and then publishes a message whose HMAC does not match (seen once in
+      // CI); the executor drops it and records that in the metadata. Such a run cannot show that
+      // outputs are kept, so it is repeated (at most three runs).
+      let nb: { cells: { outputs: Output[] }[]; metadata: Record<string, unknown> } | undefined;
+      for (let run = 0; run < 3; run++) {
+        const { code, stderr } = await new Deno.Command("bash", {
+          args: [
+            `${ROOT}scripts/jupyter.sh`,
+            "python",
+            `${ROOT}scripts/execute_notebook.py`,
+            `${dir}/in.ipynb`,
+            `${dir}/out.ipynb`,
+            "--timeout=120",
+          ],
+          stdout: "null",
+          stderr: "piped",
+        }).output();
+        assert.equal(code, 0, new TextDecoder().decode(stderr));
+        nb = JSON.parse(await Deno.readTextFile(`${dir}/out.ipynb`));
+        if (nb!.metadata.blt_executor === undefined) break;
+        console.warn(`run ${run}: the kernel sent messages that failed their signature check`);
+      }
+      assert.equal(nb!.metadata.blt_executor, undefined, "every run lost kernel messages");
+      nb!.cells.forEach((cell, i) => {
         const seen = cell.outputs.flatMap((o) =>
           o.output_type === "stream"
             ? [o.text].flat().join("").split("\n").filter((l) => l !== "")
