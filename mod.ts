@@ -291,6 +291,7 @@ export {
   type FinetuneOptions,
   fitPowerLaw,
   generate,
+  generateAsync,
   type GenerateOptions,
   type GenerateResult,
   greedy,
@@ -374,6 +375,7 @@ export {
   monotonicJumps,
   type PatchStripOptions,
   patchStripSvg,
+  type PhaseStart,
   type PlotlyBundleOptions,
   type PlotlyFigure,
   plotlyMimeBundle,
@@ -387,6 +389,7 @@ export {
   svgString,
   transformerLayerParameters,
   withEval,
+  withPhase,
   withStep,
 } from "./lib/viz/mod.ts";
 // WebGPU kernels

@@ -4,6 +4,10 @@
  * the display layer can re-render it after every step and replace the previous output in place
  * (Jupyter `display_id`), and tests can check it without a notebook.
  *
+ * A dashboard can show several runs one after the other (the quickstart trains the entropy
+ * model, then the BLT): `withPhase` starts a named phase; each phase's curves are drawn apart
+ * (no line joins the end of one run to the start of the next) behind a labelled divider.
+ *
  * @module
  */
 import type { EvalMetrics, StepMetrics } from "../train/loop.ts";
@@ -19,6 +23,16 @@ export interface MetricPoint {
   readonly loss: number;
   /** Bits per byte (loss over bytes, in bits; § 4.1 of the paper). */
   readonly bpb: number;
+  /** Name of the phase (run) the point belongs to; see `withPhase`. */
+  readonly phase?: string;
+}
+
+/** Where a phase (one run on a shared dashboard) begins. */
+export interface PhaseStart {
+  /** Shown at the divider, e.g. "entropy model" or "BLT". */
+  readonly name: string;
+  /** The dashboard step the phase begins after. */
+  readonly step: number;
 }
 
 /** Everything the dashboard shows: where training is, and the curves so far. */
@@ -37,6 +51,8 @@ export interface MetricsHistory {
   readonly validation: readonly MetricPoint[];
   /** Optional heading, e.g. the run's name. */
   readonly title?: string;
+  /** Phases in order (absent: one unnamed run); new points belong to the last one. */
+  readonly phases?: readonly PhaseStart[];
 }
 
 /** Numbers derived from a history: what the progress line says. */
@@ -149,8 +165,47 @@ export function withStep(history: MetricsHistory, m: StepMetrics): MetricsHistor
     step: m.step,
     bytesSeen: history.bytesSeen + m.bytes,
     elapsedSeconds: history.elapsedSeconds + m.seconds,
-    train: [...history.train, { step: m.step, loss: m.loss, bpb: m.bitsPerByte }],
+    train: [...history.train, tagged(history, { step: m.step, loss: m.loss, bpb: m.bitsPerByte })],
   };
+}
+
+/**
+ * Starts a named phase at the history's current step: later points belong to it and its curves
+ * are drawn separately from the previous phase's, behind a divider labelled with its name.
+ *
+ * @example
+ * ```ts
+ * import { emptyHistory, withPhase } from "./dashboard.ts";
+ * const h = withPhase(emptyHistory(100, "entropy model, then BLT"), "entropy model");
+ * h.phases; // [{ name: "entropy model", step: 0 }]
+ * ```
+ */
+export function withPhase(history: MetricsHistory, name: string): MetricsHistory {
+  if (typeof name !== "string" || name.trim() === "") {
+    throw new Error(`withPhase: the phase needs a non-empty name, found ${JSON.stringify(name)}`);
+  }
+  const phases = history.phases ?? [];
+  if (phases.some((p) => p.name === name)) {
+    throw new Error(`withPhase: a phase named '${name}' already exists; names must be unique`);
+  }
+  return { ...history, phases: [...phases, { name, step: history.step }] };
+}
+
+/** A point tagged with the history's current phase (if any). */
+function tagged(history: MetricsHistory, point: MetricPoint): MetricPoint {
+  const phase = history.phases?.at(-1)?.name;
+  return phase === undefined ? point : { ...point, phase };
+}
+
+/** Splits a series into runs of consecutive points of the same phase. */
+function byPhase(series: readonly MetricPoint[]): MetricPoint[][] {
+  const runs: MetricPoint[][] = [];
+  for (const p of series) {
+    const last = runs.at(-1);
+    if (last !== undefined && last[0].phase === p.phase) last.push(p);
+    else runs.push([p]);
+  }
+  return runs;
 }
 
 /**
@@ -166,7 +221,10 @@ export function withStep(history: MetricsHistory, m: StepMetrics): MetricsHistor
 export function withEval(history: MetricsHistory, m: EvalMetrics): MetricsHistory {
   return {
     ...history,
-    validation: [...history.validation, { step: m.step, loss: m.lossNats, bpb: m.bitsPerByte }],
+    validation: [
+      ...history.validation,
+      tagged(history, { step: m.step, loss: m.lossNats, bpb: m.bitsPerByte }),
+    ],
   };
 }
 
@@ -206,16 +264,29 @@ function curvesSvg(history: MetricsHistory): string {
     g.append("text").attr("x", PANEL.width - PANEL.right).attr("y", PANEL.height - 4)
       .attr("text-anchor", "end").attr("font-size", 11).text("step");
     const path = d3.line<MetricPoint>().x((p) => x(p.step)).y((p) => y(p[metric]));
+    for (const phase of (history.phases ?? []).filter((p) => p.step > 0)) {
+      g.append("line").attr("class", "phase-divider")
+        .attr("x1", x(phase.step)).attr("x2", x(phase.step))
+        .attr("y1", PANEL.top).attr("y2", PANEL.height - PANEL.bottom)
+        .attr("stroke", "#9ca3af").attr("stroke-dasharray", "2,2");
+    }
+    for (const phase of history.phases ?? []) {
+      g.append("text").attr("class", "phase-label")
+        .attr("x", x(phase.step) + 3).attr("y", PANEL.top - 2)
+        .attr("font-size", 10).attr("fill", "#6b7280").text(phase.name);
+    }
     for (const split of ["train", "validation"] as const) {
       const series = history[split];
       if (series.length === 0) continue;
-      g.append("path")
-        .attr("class", `curve-${split}`)
-        .attr("d", path(series as MetricPoint[]) ?? "")
-        .attr("fill", "none")
-        .attr("stroke", COLORS[split])
-        .attr("stroke-width", 1.5)
-        .attr("stroke-dasharray", split === "validation" ? "5,3" : null);
+      for (const run of byPhase(series)) {
+        g.append("path")
+          .attr("class", `curve-${split}`)
+          .attr("d", path(run) ?? "")
+          .attr("fill", "none")
+          .attr("stroke", COLORS[split])
+          .attr("stroke-width", 1.5)
+          .attr("stroke-dasharray", split === "validation" ? "5,3" : null);
+      }
       const last = series[series.length - 1];
       g.append("text")
         .attr("class", `last-${split}`)
@@ -247,6 +318,13 @@ function checkHistory(h: MetricsHistory): void {
         `pass the run's planned total number of steps`,
     );
   }
+  (h.phases ?? []).forEach((p, i, all) => {
+    if (!Number.isInteger(p.step) || p.step < 0 || (i > 0 && p.step < all[i - 1].step)) {
+      throw new Error(
+        `history.phases[${i}].step must be an integer ≥ the previous phase's, found ${p.step}`,
+      );
+    }
+  });
   for (const split of ["train", "validation"] as const) {
     const series = h[split];
     if (!Array.isArray(series)) {

@@ -20,7 +20,9 @@ export {
   emptyHistory,
   type MetricPoint,
   type MetricsHistory,
+  type PhaseStart,
   withEval,
+  withPhase,
   withStep,
 } from "./dashboard.ts";
 export {

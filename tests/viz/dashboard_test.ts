@@ -6,6 +6,7 @@ import {
   emptyHistory,
   type MetricsHistory,
   withEval,
+  withPhase,
   withStep,
 } from "../../lib/viz/dashboard.ts";
 import { assertWellFormedXml } from "./well_formed.ts";
@@ -122,4 +123,48 @@ Deno.test("withStep/withEval fold the training loop's callbacks into a history",
   assert.equal(s.bytesPerSecond, 2000);
   assert.equal(s.etaSeconds, 1);
   assert.throws(() => emptyHistory(-1), /history\.totalSteps must be an integer ≥ 0/);
+});
+
+Deno.test("withPhase: two runs on one dashboard are drawn apart, behind a labelled divider", () => {
+  const step = (n: number, loss: number) => ({
+    step: n,
+    loss,
+    bitsPerByte: loss / Math.LN2,
+    lr: 1e-3,
+    gradNorm: 1,
+    bytes: 100,
+    seconds: 1,
+    bytesPerSecond: 100,
+    tflops: null,
+  });
+  let h = withPhase(emptyHistory(6, "entropy model, then BLT"), "entropy model");
+  for (const n of [1, 2, 3]) h = withStep(h, step(n, 6 - n));
+  h = withEval(h, { step: 3, bitsPerByte: 4, lossNats: 2.8, bytes: 50 });
+  h = withPhase(h, "BLT");
+  for (const n of [4, 5, 6]) h = withStep(h, step(n, 9 - n));
+  assert.deepEqual(h.phases, [{ name: "entropy model", step: 0 }, { name: "BLT", step: 3 }]);
+  assert.deepEqual(h.train.map((p) => p.phase), [
+    "entropy model",
+    "entropy model",
+    "entropy model",
+    "BLT",
+    "BLT",
+    "BLT",
+  ]);
+  const html = dashboardHtml(h);
+  const svgText = html.slice(html.indexOf("<svg"), html.indexOf("</svg>") + 6);
+  assertWellFormedXml(svgText);
+  const svg = new DOMParser().parseFromString(svgText, "image/svg+xml");
+  const g = svg.querySelector(".panel-loss");
+  // Two train paths of three points each: no segment joins step 3 (low) to step 4 (high).
+  const paths = [...g.querySelectorAll(".curve-train")].map((p) => p.getAttribute("d") as string);
+  assert.equal(paths.length, 2);
+  for (const d of paths) assert.equal((d.match(/L/g) ?? []).length, 2);
+  assert.equal(g.querySelectorAll(".phase-divider").length, 1);
+  assert.deepEqual([...g.querySelectorAll(".phase-label")].map((t) => t.textContent), [
+    "entropy model",
+    "BLT",
+  ]);
+  assert.throws(() => withPhase(h, "BLT"), /phase named 'BLT' already exists/);
+  assert.throws(() => withPhase(h, " "), /non-empty name/);
 });
