@@ -4,9 +4,15 @@
  * random bytes, AdamW + clipping through the real trainer (`lib/train`).
  *
  * usage: deno task bench [--presets tiny,small,medium] [--steps 5] [--warmup 2] [--stock]
- *        [--batch B] [--seq T] [--json out/bench.json]
+ *        [--batch B] [--seq T] [--json out/bench.json] [--profile] [--top 25] [--diagnose]
  * Backend: automatic (webgpu on a real GPU, else wasm), or `BLT_BACKEND=wasm|webgpu|cpu`.
  * `--stock` keeps tfjs's own webgpu kernels (no lib/gpu kernels), for the before/after column.
+ * `--profile`: after the timed steps, one more step counts GPU dispatches / queue submits /
+ * uploads and its wall time, and one under `tf.profile` ranks the kernels by GPU time (real only
+ * with timestamp queries; else by calls); prints tfjs memory. Both steps are not in the median.
+ * `--diagnose`: prints the adapter's info and limits and those tfjs's device got; per preset the
+ * largest parameters against maxStorageBufferBindingSize / maxBufferSize; traces model creation
+ * and the first step in WebGPU error scopes so the first GPU error names its tfjs kernel.
  *
  * @module
  */
@@ -20,6 +26,20 @@ import { createBlt } from "../lib/model/blt.ts";
 import { bltFlopsPerByte } from "../lib/model/flops.ts";
 import { train } from "../lib/train/loop.ts";
 import type { StepMetrics } from "../lib/train/loop.ts";
+import {
+  bufferFindings,
+  countGpuCalls,
+  formatStepProfile,
+  type GpuCallCounts,
+  type KernelErrorTrace,
+  limitsRecord,
+  type ProfiledKernels,
+  profileUntil,
+  type SizedTensor,
+  type StepProfileReport,
+  summariseKernels,
+  traceKernelErrors,
+} from "../lib/gpu/profile.ts";
 
 /** Batch shapes of the benchmark presets (DESIGN.md's table; the peer uses the same). */
 export const BENCH_SHAPES: Readonly<Record<string, { seq: number; batch: number }>> = {
@@ -49,6 +69,37 @@ export interface BenchRow {
   readonly peakGpuBytes: number | null;
   readonly loss: number;
   readonly steps: number;
+  /** `--profile`'s report of one extra step. */
+  readonly profile?: StepProfileReport;
+}
+
+/** Options of {@link benchPreset}. */
+export interface BenchOptions {
+  readonly steps: number;
+  readonly warmup: number;
+  readonly batch?: number;
+  readonly seq?: number;
+  readonly backend: string;
+  readonly kernels: BenchRow["kernels"];
+  readonly adapter: string;
+  /** Profile one extra step after the timed ones (see the module doc). */
+  readonly profile?: boolean;
+  /** Kernels listed by the profile (default 25). */
+  readonly top?: number;
+  /** Check sizes against the device limits and trace the first step's GPU errors. */
+  readonly diagnose?: boolean;
+  /** Where profile and diagnosis lines go (default console.log). */
+  readonly log?: (line: string) => void;
+}
+
+// The backend's members read here (tfjs-backend-webgpu 4.22.0).
+interface WebgpuInternals {
+  device: GPUDevice;
+  supportTimestampQuery: boolean;
+}
+
+function webgpuInternals(): WebgpuInternals | null {
+  return tf.getBackend() === "webgpu" ? tf.backend() as unknown as WebgpuInternals : null;
 }
 
 /** Static patches of 4 after a BOS patch of 1, as the peer: [1, 4, 4, …, rest]. */
@@ -69,33 +120,81 @@ function arg(args: string[], name: string): string | undefined {
 }
 
 /** Runs one preset and returns its row (median over the timed steps after warm-up). */
-export async function benchPreset(
-  preset: string,
-  opts: {
-    steps: number;
-    warmup: number;
-    batch?: number;
-    seq?: number;
-    backend: string;
-    kernels: BenchRow["kernels"];
-    adapter: string;
-  },
-): Promise<BenchRow> {
+export async function benchPreset(preset: string, opts: BenchOptions): Promise<BenchRow> {
   const shape = BENCH_SHAPES[preset];
   if (shape === undefined) {
     throw new Error(
       `Unknown preset '${preset}'; benchmark presets: ${Object.keys(BENCH_SHAPES).join(", ")}`,
     );
   }
+  const log = opts.log ?? console.log;
   const batch = opts.batch ?? shape.batch;
   const seq = opts.seq ?? shape.seq;
   const config: BltConfig = resolveConfig(preset as PresetName, {
     entropyModel: null,
     patching: { mode: "static", patchSize: 4 },
   });
+  const gpu = webgpuInternals();
+  // Model creation uploads nothing yet (weights reach the GPU in the first kernel using them),
+  // so tracing from here through step 1 covers every first upload.
+  const trace = opts.diagnose && gpu !== null ? traceKernelErrors(gpu.device, log) : null;
+  try {
+    return await runPreset(preset, opts, config, batch, seq, trace, log);
+  } catch (e) {
+    if (trace !== null) await reportTrace(trace, gpu!.device.limits, log, "failed step");
+    throw e;
+  } finally {
+    trace?.stop();
+  }
+}
+
+async function reportTrace(
+  trace: KernelErrorTrace,
+  limits: GPUSupportedLimits,
+  log: (line: string) => void,
+  when: string,
+): Promise<void> {
+  const errors = await trace.settle();
+  trace.stop();
+  const mem = tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number };
+  log(
+    `diagnose (${when}): ${trace.kernels()} kernels traced, ${errors.length} GPU errors; ` +
+      `tf.memory numBytes ${mem.numBytes}, numTensors ${mem.numTensors}` +
+      (mem.numBytesInGPU === undefined ? "" : `, numBytesInGPU ${mem.numBytesInGPU}`),
+  );
+  if (errors.length > 0) {
+    const e = errors[0];
+    log(`diagnose: FIRST GPU ERROR (${e.kind}) in ${e.kernel}: ${e.message}`);
+  }
+  log("diagnose: largest kernel outputs of the traced step:");
+  for (const line of bufferFindings(trace.largest(), limits)) log(`  ${line}`);
+}
+
+async function runPreset(
+  preset: string,
+  opts: BenchOptions,
+  config: BltConfig,
+  batch: number,
+  seq: number,
+  trace: KernelErrorTrace | null,
+  log: (line: string) => void,
+): Promise<BenchRow> {
   const model = createBlt(config, 0);
   let params = 0;
-  for (const v of model.namedVariables().values()) params += v.size;
+  const sized: SizedTensor[] = [];
+  for (const [name, v] of model.namedVariables()) {
+    params += v.size;
+    sized.push({ name, shape: v.shape, bytes: v.size * 4 });
+  }
+  const gpu = webgpuInternals();
+  if (opts.diagnose) {
+    const limits = gpu?.device.limits;
+    log(`diagnose ${preset}: ${sized.length} parameters, ${params} floats (${params * 4} bytes)`);
+    const lines = limits === undefined
+      ? [`largest: ${[...sized].sort((a, b) => b.bytes - a.bytes)[0]?.name} (no WebGPU device)`]
+      : bufferFindings(sized, limits);
+    for (const line of lines) log(`  ${line}`);
+  }
   const rows = Array.from({ length: batch }, (_, b) => {
     const r = [1];
     for (let t = 1; t < seq; t++) r.push(4 + ((t * 2654435761 + b * 97) >>> 0) % 256);
@@ -108,20 +207,73 @@ export async function benchPreset(
     bltFlopsPerByte(config, { meanPatchSize: meanPatch, contextBytes: seq }).training;
   const history: StepMetrics[] = [];
   let peak = 0;
-  await train({
-    model,
-    data,
-    config: { steps: opts.warmup + opts.steps, warmupSteps: 1, evalEvery: 0, checkpointEvery: 0 },
-    trainFlopsPerByte: flopsPerByte,
-    callbacks: {
-      onStep: (m) => {
-        history.push(m);
-        const mem = tf.memory() as tf.MemoryInfo & { numBytesInGPUAllocated?: number };
-        peak = Math.max(peak, mem.numBytesInGPUAllocated ?? mem.numBytes);
+  // --profile: step P+1 is counted (GPU calls, wall time), step P+2 runs under tf.profile.
+  const P = opts.warmup + opts.steps;
+  let counter: ReturnType<typeof countGpuCalls> | null = null;
+  let counts: GpuCallCounts | null = null;
+  let wallMs = 0;
+  let finishProfile = () => {};
+  let profiled: Promise<ProfiledKernels> | null = null;
+  try {
+    await train({
+      model,
+      data,
+      config: {
+        steps: P + (opts.profile ? 2 : 0),
+        warmupSteps: 1,
+        evalEvery: 0,
+        checkpointEvery: 0,
       },
-    },
-  });
-  const timed = history.slice(opts.warmup);
+      trainFlopsPerByte: flopsPerByte,
+      callbacks: {
+        onStep: async (m) => {
+          history.push(m);
+          const mem = tf.memory() as tf.MemoryInfo & { numBytesInGPUAllocated?: number };
+          peak = Math.max(peak, mem.numBytesInGPUAllocated ?? mem.numBytes);
+          if (trace !== null && m.step === 1) {
+            await reportTrace(trace, gpu!.device.limits, log, "first step");
+          }
+          if (!opts.profile) return;
+          if (m.step === P) counter = countGpuCalls();
+          else if (m.step === P + 1) {
+            counts = counter!.stop();
+            wallMs = m.seconds * 1000;
+            profiled = profileUntil(new Promise<void>((r) => (finishProfile = r)));
+          } else if (m.step === P + 2) finishProfile();
+        },
+      },
+    });
+  } finally {
+    (counter as ReturnType<typeof countGpuCalls> | null)?.stop();
+    finishProfile();
+  }
+  let profile: StepProfileReport | undefined;
+  if (profiled !== null) {
+    const info: ProfiledKernels = await profiled;
+    const mem = tf.memory() as tf.MemoryInfo & {
+      numBytesInGPU?: number;
+      numBytesAllocatedInGPU?: number;
+    };
+    profile = {
+      counts: counts!,
+      wallMs,
+      kernels: summariseKernels(
+        info.kernels,
+        opts.top ?? 25,
+      ),
+      timestampQuery: gpu?.supportTimestampQuery ?? false,
+      memory: { numBytes: mem.numBytes, numTensors: mem.numTensors },
+      gpuBytes: mem.numBytesInGPU === undefined
+        ? undefined
+        : { used: mem.numBytesInGPU, allocated: mem.numBytesAllocatedInGPU ?? 0 },
+      peakBytes: info.peakBytes,
+      newBytes: info.newBytes,
+      newTensors: info.newTensors,
+    };
+    log(`profile ${preset} (${opts.backend}, ${opts.kernels} kernels, ${batch}×${seq}):`);
+    for (const line of formatStepProfile(profile)) log(`  ${line}`);
+  }
+  const timed = history.slice(opts.warmup, P);
   const seconds = median(timed.map((m) => m.seconds));
   const tflops = (flopsPerByte * batch * seq) / seconds / 1e12;
   const fp32Peak = FP32_PEAK_TFLOPS.find(([re]) => re.test(opts.adapter))?.[1] ?? null;
@@ -141,7 +293,52 @@ export async function benchPreset(
     peakGpuBytes: opts.backend === "webgpu" ? peak : null,
     loss: timed[timed.length - 1].loss,
     steps: timed.length,
+    profile,
   };
+}
+
+/**
+ * Lines describing the WebGPU adapter (info, features, limits) and the limits tfjs's device got
+ * (tfjs asks for the adapter's maxStorageBufferBindingSize, maxBufferSize and a few others;
+ * everything else stays at the WebGPU defaults).
+ *
+ * @example
+ * ```ts
+ * import { describeGpu } from "./train_bench.ts";
+ * console.log((await describeGpu()).length > 0); // true
+ * ```
+ */
+export async function describeGpu(): Promise<string[]> {
+  const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
+  if (gpu === undefined) return ["diagnose: no navigator.gpu in this runtime"];
+  const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
+  if (adapter === null) return ["diagnose: navigator.gpu has no adapter"];
+  const i = adapter.info;
+  const lines = [
+    `diagnose: adapter "${i.description}" vendor ${i.vendor} device ${i.device} architecture ` +
+    `"${i.architecture}" fallback ${i.isFallbackAdapter === true}`,
+    `diagnose: adapter features: ${[...adapter.features].sort().join(", ")}`,
+  ];
+  const a = limitsRecord(adapter.limits);
+  const d = webgpuInternals()?.device;
+  const dl = d === undefined ? null : limitsRecord(d.limits);
+  lines.push(
+    d === undefined
+      ? `diagnose: tfjs backend is '${tf.getBackend()}', not webgpu: no device limits`
+      : `diagnose: tfjs device features: ${[...d.features].sort().join(", ")}`,
+    "| limit | adapter | tfjs device |",
+    "|---|---|---|",
+  );
+  for (const key of Object.keys(a).sort()) {
+    const mark = dl !== null && dl[key] !== a[key] ? " (lower)" : "";
+    lines.push(`| ${key} | ${a[key]} | ${dl === null ? "–" : `${dl[key]}${mark}`} |`);
+  }
+  lines.push(
+    `diagnose: tfjs flags WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=${
+      tf.env().getNumber("WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE")
+    } WEBGPU_CPU_FORWARD=${tf.env().getBool("WEBGPU_CPU_FORWARD")}`,
+  );
+  return lines;
 }
 
 /** A markdown row for bench/README.md. */
@@ -164,10 +361,14 @@ if (import.meta.main) {
   const batch = arg(args, "batch") === undefined ? undefined : Number(arg(args, "batch"));
   const seq = arg(args, "seq") === undefined ? undefined : Number(arg(args, "seq"));
   const stock = args.includes("--stock");
+  const profile = args.includes("--profile");
+  const diagnose = args.includes("--diagnose");
+  const top = Number(arg(args, "top") ?? 25);
   let adapter = "cpu";
   const choice = await setupBackend({ log: (l) => console.log(l), gpuKernels: !stock });
   if (choice.backend === "webgpu") adapter = choice.reason;
   const kernels = choice.backend === "webgpu" ? (stock ? "stock" : "ours") : "n/a";
+  if (diagnose) { for (const line of await describeGpu()) console.log(line); }
   console.log(
     "| preset | backend | batch | params | ms/step | train bytes/s | TFLOP/s | MFU (fp32) | peak GPU mem |",
   );
@@ -183,6 +384,9 @@ if (import.meta.main) {
         backend: choice.backend,
         kernels,
         adapter,
+        profile,
+        top,
+        diagnose,
       });
       rows.push(row);
       console.log(formatRow(row));
