@@ -26,6 +26,8 @@ export interface RobustnessChartOptions {
   readonly metric?: string;
   /** Figure title. */
   readonly title?: string;
+  /** Title of the x axis (the rows' `noise` field): "noise" unless the rows hold something else, e.g. "task". */
+  readonly category?: string;
 }
 
 /**
@@ -85,7 +87,7 @@ export function robustnessChart(
     layout: {
       title: { text: options.title ?? `${metric} by noise type` },
       barmode: "group",
-      xaxis: { title: { text: "noise" } },
+      xaxis: { title: { text: options.category ?? "noise" } },
       // tozero: bars start at 0 even when every value is 0 (plotly's autorange gives −1…1).
       yaxis: { title: { text: metric }, rangemode: "tozero" },
       legend: { title: { text: "model" } },

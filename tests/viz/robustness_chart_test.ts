@@ -19,6 +19,11 @@ Deno.test("robustnessChart: one bar trace per family, noises in first-seen order
   assert.deepEqual(data[2].y, [null, 0.5]);
   assert.equal(fig.layout.barmode, "group");
   assert.deepEqual(fig.layout.yaxis, { title: { text: "accuracy" }, rangemode: "tozero" });
+  assert.deepEqual(fig.layout.xaxis, { title: { text: "noise" } });
+  const tasks = robustnessChart([{ family: "BLT", noise: "spelling", value: 0.5 }], {
+    category: "task",
+  });
+  assert.deepEqual(tasks.layout.xaxis, { title: { text: "task" } });
   assert.ok(data.every((t) => t.error_y === undefined));
 });
 
