@@ -49,6 +49,9 @@ Usage: deno task train [options]
   --resume <dir>          continue the run in <dir>; its run.json decides every setting not
                           given, and settings given must match it
   --cache <dir>           cache directory (default out/cache)
+  --workers N             CPU backends: split each step's batches across N worker threads,
+                          each with its own wasm backend (default 1: train on this thread);
+                          same results up to float rounding, not recorded in run.json
   --help                  this text
 
 Environment: BLT_BACKEND=webgpu|wasm|cpu forces the tfjs backend.
@@ -111,6 +114,8 @@ export interface TrainArgs {
   readonly out?: string;
   readonly resume?: string;
   readonly cache: string;
+  /** Data-parallel workers (`TrainConfig.workers`); a machine setting, not part of run.json. */
+  readonly workers: number;
   readonly given: ReadonlySet<string>;
 }
 
@@ -153,6 +158,7 @@ const TRAIN_FLAGS = [
   "out",
   "resume",
   "cache",
+  "workers",
 ] as const;
 const SAMPLE_FLAGS = ["help", "run", "prompt", "bytes", "temperature", "top-k", "top-p", "seed"];
 
@@ -234,6 +240,7 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs {
     targetPatchSize: 4.5,
     valBatches: 8,
     cache: "out/cache",
+    workers: 1,
   };
   for (const [flag, value] of pairs(argv, TRAIN_FLAGS, "train")) {
     given.add(flag);
@@ -273,6 +280,9 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs {
       case "entropy-steps":
         a[camel(flag)] = number(flag, value, flag === "window" ? 2 : 1, true);
         break;
+      case "workers":
+        a.workers = number(flag, value, 1, true);
+        break;
       case "seed":
       case "val-batches":
         a[camel(flag)] = number(flag, value, 0, true);
@@ -289,6 +299,12 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs {
     resolveConfig(a.preset as PresetName, overrides);
   } catch (e) {
     throw new Error(`--set: ${(e as Error).message}`);
+  }
+  if ("workers" in train) {
+    // `--set train.workers=N` is `--workers N`: a machine setting, kept out of run.json.
+    if (given.has("workers")) throw new Error("give --workers or --set train.workers, not both");
+    a.workers = number("set train.workers", String(train.workers), 1, true);
+    delete train.workers;
   }
   try {
     resolveTrainConfig(train as Partial<TrainConfig>);

@@ -43,6 +43,10 @@ export interface TrainConfig {
   readonly checkpointEvery: number;
   /** How many of the newest checkpoints to keep on disk (older ones are deleted). */
   readonly keepCheckpoints: number;
+  /** Data-parallel workers on the CPU backends (lib/train/parallel.ts): each step's batches are
+   * split across this many Deno Workers, each a wasm backend with its own copy of the model.
+   * 1 (default) trains on the calling thread. Changes speed, not results (float rounding aside). */
+  readonly workers: number;
 }
 
 /**
@@ -68,6 +72,7 @@ export const defaultTrainConfig: TrainConfig = Object.freeze({
   evalEvery: 100,
   checkpointEvery: 0,
   keepCheckpoints: 2,
+  workers: 1,
 });
 
 /** Edit distance, for "did you mean" hints on misspelled keys. */
@@ -92,6 +97,7 @@ const INTEGER_KEYS: readonly (keyof TrainConfig)[] = [
   "evalEvery",
   "checkpointEvery",
   "keepCheckpoints",
+  "workers",
 ];
 
 /**
@@ -130,7 +136,13 @@ export function resolveTrainConfig(
       throw new Error(`Train config '${key}' must be an integer, found ${v}`);
     }
   }
-  const positive: (keyof TrainConfig)[] = ["steps", "gradAccumulation", "lr", "keepCheckpoints"];
+  const positive: (keyof TrainConfig)[] = [
+    "steps",
+    "gradAccumulation",
+    "lr",
+    "keepCheckpoints",
+    "workers",
+  ];
   for (const key of positive) {
     if (c[key] <= 0) throw new Error(`Train config '${key}' must be > 0, found ${c[key]}`);
   }

@@ -15,8 +15,9 @@ import { AdamW } from "./adamw.ts";
 import { type CheckpointData, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { clipOnDevice } from "./clip.ts";
 import { resolveTrainConfig, type TrainConfig } from "./config.ts";
+import { type GradientWorkers, startGradientWorkers } from "./parallel.ts";
 import { learningRate } from "./schedule.ts";
-import type { Batch, BatchSource, TrainableModel } from "./types.ts";
+import type { Batch, BatchSource, TrainableModel, WorkerModelSpec } from "./types.ts";
 
 /**
  * What one optimizer step reports.
@@ -107,6 +108,9 @@ export interface TrainOptions {
   readonly trainFlopsPerByte?: number;
   /** Which weights get weight decay (default: rank ≥ 2). */
   readonly decays?: (name: string, variable: tf.Variable) => boolean;
+  /** How data-parallel workers (`config.workers` > 1) build the model; BLTs and byte LMs need
+   * none (lib/train/parallel_models.ts knows them). */
+  readonly workerModel?: WorkerModelSpec;
 }
 
 /**
@@ -133,6 +137,8 @@ export interface TrainResult {
 interface RunState {
   readonly config: TrainConfig;
   readonly optimizer: AdamW;
+  /** Data-parallel workers, or null to compute on this thread. */
+  readonly workers: GradientWorkers | null;
   step: number;
   nextBatchIndex: number;
   checkpoint: string | null;
@@ -230,7 +236,14 @@ async function run(options: TrainOptions, state: RunState): Promise<TrainResult>
   while (state.step < config.steps) {
     const started = performance.now();
     const lr = learningRate(state.step, config);
-    const acc = accumulate(options.model, options.data, state);
+    const acc = state.workers === null
+      ? accumulate(options.model, options.data, state)
+      : await state.workers.accumulate(
+        options.model,
+        Array.from({ length: config.gradAccumulation }, () =>
+          options.data.batchAt(state.nextBatchIndex++)),
+        state.step + 1,
+      );
     const clipped = clipOnDevice(acc.grads, config.gradClip);
     const grads = clipped.grads;
     acc.grads.forEach((g) => g.dispose());
@@ -312,11 +325,14 @@ async function run(options: TrainOptions, state: RunState): Promise<TrainResult>
  */
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const config = resolveTrainConfig(options.config ?? {});
+  const workers = await startGradientWorkers(options.model, config.workers, options.workerModel);
   const optimizer = new AdamW(options.model.namedVariables(), config, options.decays);
   try {
-    return await run(options, { config, optimizer, step: 0, nextBatchIndex: 0, checkpoint: null });
+    const state = { config, optimizer, workers, step: 0, nextBatchIndex: 0, checkpoint: null };
+    return await run(options, state);
   } finally {
     optimizer.dispose();
+    workers?.terminate();
   }
 }
 
@@ -372,6 +388,7 @@ export async function resume(dir: string, options: TrainOptions): Promise<TrainR
     resolveTrainConfig(ckpt.trainConfig ?? {}),
   );
   loadWeights(options.model, ckpt.weights, ckpt.dir);
+  const workers = await startGradientWorkers(options.model, config.workers, options.workerModel);
   const optimizer = new AdamW(options.model.namedVariables(), config, options.decays);
   try {
     optimizer.load(ckpt.optimizer);
@@ -381,11 +398,13 @@ export async function resume(dir: string, options: TrainOptions): Promise<TrainR
     return await run(resumed, {
       config,
       optimizer,
+      workers,
       step: ckpt.step,
       nextBatchIndex: ckpt.nextBatchIndex,
       checkpoint: ckpt.dir,
     });
   } finally {
     optimizer.dispose();
+    workers?.terminate();
   }
 }

@@ -159,7 +159,8 @@ export async function entropyModelFor(
     window: options.window,
     batchSize: options.batchSize,
     seed: options.seed,
-    train: options.train,
+    // How many workers computed the gradients does not change the model (float rounding aside).
+    train: { ...options.train, workers: undefined },
   });
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(identity));
   const key = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");

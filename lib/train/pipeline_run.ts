@@ -261,7 +261,7 @@ async function entropyModelOf(
     window: s.window,
     batchSize: micro.batchSize,
     seed: s.seed,
-    train: { ...s.train, ...pick(micro), steps },
+    train: { ...s.train, ...pick(micro), steps, workers: args.workers },
     validationBatches: args.valBatches || Infinity,
     cacheDir: args.cache,
     callbacks,
@@ -317,7 +317,8 @@ export async function runTrain(args: TrainArgs, io: RunIo): Promise<TrainSummary
     window: s.window,
     batchSize: micro.batchSize,
     seed: s.seed,
-    train: { ...s.train, ...pick(micro), steps: s.steps },
+    // workers is a machine setting: it goes to the trainer, not into run.json.
+    train: { ...s.train, ...pick(micro), steps: s.steps, workers: args.workers },
     validationBatches: args.valBatches || Infinity,
     checkpointDir: dir,
     resumeFrom: args.resume,

@@ -113,3 +113,29 @@ export interface BatchSource {
   /** The batch at global index `index` (0, 1, 2, …; may wrap into later epochs). */
   batchAt(index: number): Batch;
 }
+
+/**
+ * How a data-parallel worker (`TrainConfig.workers` > 1, lib/train/parallel.ts) builds its own
+ * copy of the model: it imports `module` and calls its export `factory(args)`, which returns a
+ * {@link TrainableModel} (or a promise of one) whose `namedVariables()` have the same names and
+ * shapes as the trainer's model. Initial values do not matter: the worker receives the current
+ * weights every step.
+ *
+ * @example
+ * ```ts
+ * import type { WorkerModelSpec } from "./types.ts";
+ * const spec: WorkerModelSpec = {
+ *   module: new URL("./parallel_models.ts", import.meta.url).href,
+ *   factory: "bltForWorker",
+ *   args: { note: "a BltConfig as JSON" },
+ * };
+ * ```
+ */
+export interface WorkerModelSpec {
+  /** Module URL (e.g. `new URL("./m.ts", import.meta.url).href`). */
+  readonly module: string;
+  /** Name of the exported factory `(args: Json) => TrainableModel | Promise<TrainableModel>`. */
+  readonly factory: string;
+  /** The factory's argument, sent to the worker as JSON (usually the model config). */
+  readonly args: Json;
+}
