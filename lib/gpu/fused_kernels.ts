@@ -7,6 +7,7 @@ import type * as tf from "@tensorflow/tfjs";
 import { adamwKernelConfig } from "./adamw.ts";
 import { attentionKernelConfigs } from "./attention.ts";
 import { rmsNormKernelConfigs } from "./rms_norm.ts";
+import { ropeKernelConfigs } from "./rope.ts";
 import { swigluKernelConfigs } from "./swiglu.ts";
 
 /**
@@ -21,6 +22,7 @@ import { swigluKernelConfigs } from "./swiglu.ts";
 export const fusedKernelConfigs: readonly tf.KernelConfig[] = [
   ...attentionKernelConfigs,
   ...rmsNormKernelConfigs,
+  ...ropeKernelConfigs,
   ...swigluKernelConfigs,
   adamwKernelConfig,
 ];

@@ -1,7 +1,7 @@
 /**
  * Hand-written WGSL kernels for tfjs's webgpu backend: a tiled BatchMatMul that replaces the
- * stock one (so plain `tf.matMul` models speed up unchanged), fused attention, RMSNorm, SwiGLU
- * and AdamW, plus timing helpers for benchmarks.
+ * stock one (so plain `tf.matMul` models speed up unchanged), fused attention, RMSNorm, SwiGLU,
+ * RoPE and AdamW, plus timing helpers for benchmarks.
  *
  * @example
  * ```ts
@@ -24,6 +24,7 @@ export { attentionForward, fusedAttention } from "./attention.ts";
 export { type AttentionOptions, referenceAttention } from "./attention_reference.ts";
 export { rmsNorm } from "./rms_norm.ts";
 export { swiglu } from "./swiglu.ts";
+export { ropeFits, ropeGpu } from "./rope.ts";
 export { type AdamWHyper, adamwStep } from "./adamw.ts";
 export {
   attentionFlops,

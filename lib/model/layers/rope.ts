@@ -6,6 +6,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { fusedKernelsActive } from "../../gpu/active.ts";
+import { ropeFits, ropeGpu } from "../../gpu/rope.ts";
 
 /**
  * cos and sin tables `[T, d]` for positions 0..T−1, each frequency repeated for its pair. The
@@ -45,7 +47,8 @@ export function ropeTables(
 
 /**
  * Rotates queries or keys `[B, H, T, d]` by their positions: x·cos + rot(x)·sin with
- * rot(x)[2i] = −x[2i+1], rot(x)[2i+1] = x[2i].
+ * rot(x)[2i] = −x[2i+1], rot(x)[2i+1] = x[2i]. On webgpu with lib/gpu's kernels enabled and
+ * tables `[T, d]` this is one fused dispatch (and one for the gradient); elsewhere tf ops.
  *
  * @example
  * ```ts
@@ -57,6 +60,9 @@ export function ropeTables(
  * ```
  */
 export function applyRope(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor): tf.Tensor {
+  if (fusedKernelsActive() && ropeFits(x.shape, cos.shape, sin.shape, x.dtype)) {
+    return ropeGpu(x, cos, sin);
+  }
   return tf.tidy(() => {
     const shape = x.shape;
     const d = shape[shape.length - 1];
