@@ -5,6 +5,7 @@
  *
  * usage: deno task bench [--presets tiny,small,medium] [--steps 5] [--warmup 2] [--stock]
  *        [--batch B] [--seq T] [--json out/bench.json] [--profile] [--top 25] [--diagnose]
+ *        [--workers N]
  * Backend: automatic (webgpu on a real GPU, else wasm), or `BLT_BACKEND=wasm|webgpu|cpu`.
  * `--stock` keeps tfjs's own webgpu kernels (no lib/gpu kernels), for the before/after column.
  * `--profile`: after the timed steps, one more step counts GPU dispatches / queue submits /
@@ -13,6 +14,7 @@
  * `--diagnose`: prints the adapter's info and limits and those tfjs's device got; per preset the
  * largest parameters against maxStorageBufferBindingSize / maxBufferSize; traces model creation
  * and the first step in WebGPU error scopes so the first GPU error names its tfjs kernel.
+ * `--workers N`: the trainer's data-parallel CPU workers (`TrainConfig.workers`; wasm/cpu only).
  *
  * @module
  */
@@ -88,6 +90,8 @@ export interface BenchOptions {
   readonly top?: number;
   /** Check sizes against the device limits and trace the first step's GPU errors. */
   readonly diagnose?: boolean;
+  /** Data-parallel CPU workers of the trainer (`TrainConfig.workers`); unset keeps its default. */
+  readonly workers?: number;
   /** Where profile and diagnosis lines go (default console.log). */
   readonly log?: (line: string) => void;
 }
@@ -223,6 +227,7 @@ async function runPreset(
         warmupSteps: 1,
         evalEvery: 0,
         checkpointEvery: 0,
+        ...(opts.workers === undefined ? {} : { workers: opts.workers }),
       },
       trainFlopsPerByte: flopsPerByte,
       callbacks: {
@@ -364,6 +369,7 @@ if (import.meta.main) {
   const profile = args.includes("--profile");
   const diagnose = args.includes("--diagnose");
   const top = Number(arg(args, "top") ?? 25);
+  const workers = arg(args, "workers") === undefined ? undefined : Number(arg(args, "workers"));
   let adapter = "cpu";
   const choice = await setupBackend({ log: (l) => console.log(l), gpuKernels: !stock });
   if (choice.backend === "webgpu") adapter = choice.reason;
@@ -387,6 +393,7 @@ if (import.meta.main) {
         profile,
         top,
         diagnose,
+        workers,
       });
       rows.push(row);
       console.log(formatRow(row));

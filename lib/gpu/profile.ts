@@ -201,7 +201,8 @@ export interface StepProfileReport {
   readonly wallMs: number;
   /** Kernel summary of the profiled step. */
   readonly kernels: KernelSummary;
-  /** Whether the device has timestamp queries (else kernel times read 0). */
+  /** Whether the device has timestamp queries (else webgpu kernel times read 0; other backends
+   * time kernels with their own timers). */
   readonly timestampQuery: boolean;
   /** `tf.memory()` after the step. */
   readonly memory: { readonly numBytes: number; readonly numTensors: number };
@@ -240,7 +241,9 @@ export function formatStepProfile(p: StepProfileReport): string[] {
     `${c.buffersCreated} new buffers (${mib(c.bytesCreated)}), wall ${p.wallMs.toFixed(1)} ms`,
     `kernels (tf.profile): ${k.calls} invocations of ${k.distinct} kernels; ` +
     (k.timed
-      ? `GPU time ${k.totalMs.toFixed(2)} ms (timestamp queries; each kernel timed alone)`
+      ? p.timestampQuery
+        ? `GPU time ${k.totalMs.toFixed(2)} ms (timestamp queries; each kernel timed alone)`
+        : `kernel time ${k.totalMs.toFixed(2)} ms (the backend's own timer, not GPU timestamps)`
       : `no GPU times (${
         p.timestampQuery ? "timestamp-query present but all times 0" : "no timestamp-query"
       }): ranked by calls`),
@@ -388,7 +391,8 @@ function describeKernel(name: string, inputs: Record<string, tf.Tensor>): string
   const shapes = Object.entries(inputs ?? {}).map(([k, t]) =>
     `${k}[${(t as { shape?: number[] })?.shape ?? "?"}]`
   );
-  return `${name}(${shapes.join(", ")})`;
+  const shown = shapes.length > 6 ? [...shapes.slice(0, 4), `… ${shapes.length} inputs`] : shapes;
+  return `${name}(${shown.join(", ")})`;
 }
 
 /**
