@@ -7,6 +7,40 @@
 import * as tf from "@tensorflow/tfjs";
 
 /**
+ * Most inputs one `tf.addN` may take: WebGPU's default limit is 8 storage buffers per shader
+ * stage (inputs + output) and tfjs-webgpu asks for no more, so an AddN over the ~90 gradients of
+ * a BLT failed validation on every step and left the norm unwritten (found with
+ * `deno task bench --diagnose`).
+ */
+export const ADD_N_MAX_INPUTS = 7;
+
+/**
+ * Σ of same-shape tensors as a tree of `tf.addN` calls of ≤ {@link ADD_N_MAX_INPUTS} inputs, so it
+ * runs on every backend. Call inside `tf.tidy` (intermediates are not disposed here).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { addMany } from "./clip.ts";
+ * const terms = Array.from({ length: 20 }, (_, i) => tf.scalar(i + 1));
+ * console.log(addMany(terms).dataSync()[0]); // 210
+ * ```
+ */
+export function addMany(terms: readonly tf.Tensor[]): tf.Tensor {
+  if (terms.length === 0) throw new Error("addMany: no tensors to add");
+  let level = [...terms];
+  while (level.length > 1) {
+    const next: tf.Tensor[] = [];
+    for (let i = 0; i < level.length; i += ADD_N_MAX_INPUTS) {
+      const chunk = level.slice(i, i + ADD_N_MAX_INPUTS);
+      next.push(chunk.length === 1 ? chunk[0] : tf.addN(chunk));
+    }
+    level = next;
+  }
+  return level[0];
+}
+
+/**
  * The global L2 norm of `grads`, read back as a number (NaN/Infinity pass through, so the
  * caller can stop on them).
  *
@@ -23,7 +57,7 @@ export function globalNorm(grads: ReadonlyMap<string, tf.Tensor>): number {
   if (grads.size === 0) return 0;
   return tf.tidy(() => {
     const squares = [...grads.values()].map((g) => tf.sum(tf.square(g)));
-    return tf.sqrt(tf.addN(squares)).dataSync()[0];
+    return tf.sqrt(addMany(squares)).dataSync()[0];
   });
 }
 
@@ -71,7 +105,7 @@ export function clipOnDevice(
 ): { grads: Map<string, tf.Tensor>; norm: tf.Scalar } {
   if (grads.size === 0) return { grads: new Map(), norm: tf.scalar(0) };
   const norm = tf.tidy(() =>
-    tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g))))) as tf.Scalar
+    tf.sqrt(addMany([...grads.values()].map((g) => tf.sum(tf.square(g))))) as tf.Scalar
   );
   const out = new Map<string, tf.Tensor>();
   if (!(maxNorm > 0)) {
