@@ -233,8 +233,9 @@ async function runPreset(
       callbacks: {
         onStep: async (m) => {
           history.push(m);
-          const mem = tf.memory() as tf.MemoryInfo & { numBytesInGPUAllocated?: number };
-          peak = Math.max(peak, mem.numBytesInGPUAllocated ?? mem.numBytes);
+          // tfjs-webgpu reports its buffer pool as numBytesAllocatedInGPU (used + free buffers).
+          const mem = tf.memory() as tf.MemoryInfo & { numBytesAllocatedInGPU?: number };
+          peak = Math.max(peak, mem.numBytesAllocatedInGPU ?? mem.numBytes);
           if (trace !== null && m.step === 1) {
             await reportTrace(trace, gpu!.device.limits, log, "first step");
           }
