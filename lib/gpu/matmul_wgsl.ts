@@ -202,3 +202,426 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>,
 }
 `;
 }
+
+/**
+ * One point of the matmul design space that {@link matmulVariantWgsl} generates (the sweep in
+ * bench/matmul_sweep.ts times many of them). The workgroup is (bn/tn) × (bm/tm) threads; each
+ * thread owns a tm × tn block of C held as vec4 accumulators.
+ */
+export interface MatmulVariant {
+  /** Output tile rows per workgroup (BM). */
+  readonly bm: number;
+  /** Output tile columns per workgroup (BN). */
+  readonly bn: number;
+  /** k-depth of one shared-memory tile step (BK), a multiple of 4. */
+  readonly bk: number;
+  /** Rows of C per thread, a multiple of 4. */
+  readonly tm: number;
+  /** Columns of C per thread, a multiple of 4. */
+  readonly tn: number;
+  /**
+   * true: every inner loop is emitted unrolled by the generator (the k-loop BK times, the
+   * prefetch/store slots, the epilogue) and the accumulators are separate named vec4 `var`s, so
+   * no register array is indexed at run time. false: loops and arrays, as `matmulWgsl()`.
+   */
+  readonly unroll: boolean;
+  /** Register prefetch: the next tile's global loads are issued before this tile's FMAs. */
+  readonly prefetch: boolean;
+  /**
+   * Shared-memory layout of A. "kMajor": As[k][m/4] (one vec4 of 4 rows per k, as
+   * `matmulWgsl()`); "kVec4": As[m][k/4] (one vec4 of 4 consecutive k per row, rows padded by
+   * one vec4 against bank conflicts), consumed 4 k-steps at a time.
+   */
+  readonly aTile: "kMajor" | "kVec4";
+}
+
+/** Transposes and vec4 access of one matmul shader (as the arguments of `matmulWgsl`). */
+export interface MatmulOperands {
+  readonly transposeA: boolean;
+  readonly transposeB: boolean;
+  /** vec4 loads of A along its contiguous axis (K, or M when transposed); needs it % 4 == 0. */
+  readonly vec4A: boolean;
+  /** vec4 loads of B along its contiguous axis (N, or K when transposed); needs it % 4 == 0. */
+  readonly vec4B: boolean;
+  /** vec4 stores of C; needs N % 4 == 0. */
+  readonly vec4C: boolean;
+}
+
+/**
+ * `matmulWgsl()`'s kernel (128×128×16 tile, 8×8 per thread, register prefetch, k-major A) in the
+ * variant space, fully unrolled by the generator.
+ */
+export const MATMUL_UNROLLED_VARIANT: MatmulVariant = Object.freeze({
+  bm: 128,
+  bn: 128,
+  bk: 16,
+  tm: 8,
+  tn: 8,
+  unroll: true,
+  prefetch: true,
+  aTile: "kMajor",
+});
+
+/**
+ * Throws a message naming the problem when `v` is not a valid variant (tile not divisible by
+ * the per-thread block, sizes not multiples of 4, too many threads).
+ *
+ * @example
+ * ```ts
+ * import { checkMatmulVariant, MATMUL_UNROLLED_VARIANT } from "./matmul_wgsl.ts";
+ * checkMatmulVariant(MATMUL_UNROLLED_VARIANT); // valid: no throw
+ * ```
+ */
+export function checkMatmulVariant(v: MatmulVariant): void {
+  const bad = (why: string) => {
+    throw new Error(`matmul variant ${JSON.stringify(v)}: ${why}`);
+  };
+  for (const key of ["bm", "bn", "bk", "tm", "tn"] as const) {
+    if (!Number.isInteger(v[key]) || v[key] < 4 || v[key] % 4 !== 0) {
+      bad(`${key} must be a positive multiple of 4, found ${v[key]}`);
+    }
+  }
+  if (v.bm % (v.tm) !== 0 || v.bn % v.tn !== 0) bad("bm/bn must be multiples of tm/tn");
+  const threads = (v.bm / v.tm) * (v.bn / v.tn);
+  if (threads > 1024 || threads < 32) bad(`${threads} threads per workgroup (32..1024 allowed)`);
+  if (v.aTile !== "kMajor" && v.aTile !== "kVec4") bad(`unknown aTile '${v.aTile}'`);
+}
+
+/**
+ * Workgroup memory (bytes) the variant's shader declares; must fit the device's
+ * maxComputeWorkgroupStorageSize.
+ *
+ * @example
+ * ```ts
+ * import { MATMUL_UNROLLED_VARIANT, matmulVariantSharedBytes } from "./matmul_wgsl.ts";
+ * console.log(matmulVariantSharedBytes(MATMUL_UNROLLED_VARIANT)); // 16384
+ * ```
+ */
+export function matmulVariantSharedBytes(v: MatmulVariant): number {
+  const a = v.aTile === "kMajor" ? v.bk * v.bm / 4 : v.bm * (v.bk / 4 + 1);
+  return 16 * (a + v.bk * v.bn / 4);
+}
+
+/** How one operand reaches shared memory (see operandWgsl for the fixed 128×128×16 tile). */
+interface VariantOperand {
+  readonly name: "A" | "B";
+  /** Outer dim uniform (M or N) and its tile size (bm or bn). */
+  readonly outer: "M" | "N";
+  readonly tile: number;
+  /** k is the slow axis in global memory. */
+  readonly kMajor: boolean;
+  readonly vec4: boolean;
+  /** Shared layout: k-major vec4s of 4 outer elements, or outer-major vec4s of 4 k (padded). */
+  readonly shared: "kMajor" | "kVec4";
+}
+
+// Per-operand pieces for variants: the load helper, the coordinates of tile slot `idx`, and the
+// statement storing value `r` of that slot into the shared tile.
+function variantOperand(o: VariantOperand, bk: number, threads: number) {
+  const S = `${o.name}s`, O = `u.${o.outer}`, w = o.vec4 ? 4 : 1;
+  const type = o.vec4 ? "vec4<f32>" : "f32";
+  const total = o.tile * bk / w;
+  const slots = Math.ceil(total / threads);
+  const along: "outer" | "k" | "none" = !o.vec4 ? "none" : o.kMajor ? "outer" : "k";
+  const coords = along === "outer"
+    ? `let c = idx % ${o.tile / 4}u; let k = idx / ${o.tile / 4}u; let oo = c * 4u;`
+    : along === "k"
+    ? `let c = idx % ${bk / 4}u; let oo = idx / ${bk / 4}u; let k = c * 4u;`
+    : o.kMajor
+    ? `let oo = idx % ${o.tile}u; let k = idx / ${o.tile}u;`
+    : `let k = idx % ${bk}u; let oo = idx / ${bk}u;`;
+  const addr = o.kMajor ? `base + (k0 + k) * ${O} + o0 + oo` : `base + (o0 + oo) * u.K + k0 + k`;
+  const load = `fn load${o.name}(idx: u32, k0: u32, kEnd: u32, o0: u32, base: u32) -> ${type} {
+  ${coords}
+  if (o0 + oo < ${O} && k0 + k < kEnd) { return ${o.name}[(${addr})${o.vec4 ? " / 4u" : ""}]; }
+  return ${type}(0.0);
+}`;
+  let store: (r: string) => string;
+  if (o.shared === "kMajor") {
+    const s = o.tile / 4;
+    store = along === "outer"
+      ? (r) => `${S}[k * ${s}u + c] = ${r};`
+      : along === "k"
+      ? (r) =>
+        [0, 1, 2, 3].map((e) => `${S}[(k + ${e}u) * ${s}u + oo / 4u][oo % 4u] = ${r}[${e}];`)
+          .join(" ")
+      : (r) => `${S}[k * ${s}u + oo / 4u][oo % 4u] = ${r};`;
+  } else {
+    const s = bk / 4 + 1;
+    store = along === "k"
+      ? (r) => `${S}[oo * ${s}u + c] = ${r};`
+      : along === "outer"
+      ? (r) =>
+        [0, 1, 2, 3].map((e) => `${S}[(oo + ${e}u) * ${s}u + k / 4u][k % 4u] = ${r}[${e}];`)
+          .join(" ")
+      : (r) => `${S}[oo * ${s}u + k / 4u][k % 4u] = ${r};`;
+  }
+  const sharedLen = o.shared === "kMajor" ? bk * o.tile / 4 : o.tile * (bk / 4 + 1);
+  return {
+    binding: (b: number) =>
+      `@group(0) @binding(${b}) var<storage, read> ${o.name}: array<${type}>;`,
+    shared: `var<workgroup> ${S}: array<vec4<f32>, ${sharedLen}>;`,
+    load,
+    type,
+    slots,
+    // Slot s is live for every thread unless the tile does not divide evenly over the threads.
+    guard: (s: number) => (s + 1) * threads > total ? `if (idx < ${total}u) ` : "",
+    store: (r: string) => `${coords} ${store(r)}`,
+  };
+}
+
+/**
+ * WGSL of one matmul variant: same contract as {@link matmulWgsl} (bindings A, B, C, uniforms
+ * {M, N, K, batches, aStride, bStride, kChunk}; workgroup (x, y, z) = (column tile, row tile,
+ * batch + batches·split); split-K partials in C[split]) with the tile, per-thread block, loop
+ * unrolling, prefetch and A layout of `v`. Dispatch ⌈N/bn⌉ × ⌈M/bm⌉ × batches·splits workgroups.
+ *
+ * @example
+ * ```ts
+ * import { MATMUL_UNROLLED_VARIANT, matmulVariantWgsl } from "./matmul_wgsl.ts";
+ * const ops = { transposeA: false, transposeB: false, vec4A: true, vec4B: true, vec4C: true };
+ * const src = matmulVariantWgsl({ ...MATMUL_UNROLLED_VARIANT, bk: 32 }, ops);
+ * console.log(src.includes("@workgroup_size(16, 16, 1)")); // true
+ * ```
+ */
+export function matmulVariantWgsl(v: MatmulVariant, ops: MatmulOperands): string {
+  checkMatmulVariant(v);
+  const { bm, bn, bk, tm, tn, unroll } = v;
+  const tx = bn / tn, ty = bm / tm, threads = tx * ty;
+  const mg = tm / 4, ng = tn / 4; // vec4 groups of rows / columns per thread
+  const a = variantOperand(
+    {
+      name: "A",
+      outer: "M",
+      tile: bm,
+      kMajor: ops.transposeA,
+      vec4: ops.vec4A,
+      shared: v.aTile,
+    },
+    bk,
+    threads,
+  );
+  const b = variantOperand(
+    {
+      name: "B",
+      outer: "N",
+      tile: bn,
+      kMajor: !ops.transposeB,
+      vec4: ops.vec4B,
+      shared: "kMajor",
+    },
+    bk,
+    threads,
+  );
+  const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+  const lines: string[] = [];
+  const emit = (s: string) => lines.push(s);
+  // Accumulator for rows 4·ty + 4·ty·g + r (r < 4), columns 4·tx + 4·tx·h .. +3.
+  const accIndex = (g: number | string, r: number | string, h: number | string) =>
+    typeof g === "number" && typeof r === "number" && typeof h === "number"
+      ? `${(g * 4 + r) * ng + h}`
+      : `(${g} * 4u + ${r}) * ${ng}u + ${h}`;
+  const acc = (g: number, r: number, h: number) =>
+    unroll ? `c${g}_${r}_${h}` : `acc[${accIndex(g, r, h)}]`;
+  const reg = (op: "A" | "B", s: number | string) => unroll ? `r${op}${s}` : `r${op}[${s}]`;
+  const operands = [["A", a, "row0", "aBase"], ["B", b, "col0", "bBase"]] as const;
+
+  // Global → registers (prefetch) or global → shared (no prefetch), for tile start k0.
+  const loadSlot = (op: "A" | "B", s: number | string, o0: string, base: string) =>
+    `load${op}(li + ${typeof s === "number" ? `${s * threads}u` : `${s} * ${threads}u`}, ` +
+    `KZ, kEnd, ${o0}, ${base})`;
+  const slotLoop = (
+    o: typeof a,
+    body: (s: number | string) => string,
+  ) => {
+    if (unroll) {
+      for (const s of range(o.slots)) {
+        const inner = body(s);
+        emit(`    { let idx = li + ${s * threads}u; ${o.guard(s)}{ ${inner} } }`);
+      }
+    } else {
+      emit(
+        `    for (var s = 0u; s < ${o.slots}u; s++) { let idx = li + s * ${threads}u; ` +
+          `${o.guard(o.slots - 1)}{ ${body("s")} } }`,
+      );
+    }
+  };
+  const prefetchTo = (k0: string) => {
+    for (const [op, o, o0, base] of operands) {
+      slotLoop(o, (s) => `${reg(op, s)} = ${loadSlot(op, s, o0, base).replace("KZ", k0)};`);
+    }
+  };
+
+  emit(
+    `struct Uniforms { M: u32, N: u32, K: u32, batches: u32, aStride: u32, bStride: u32, kChunk: u32 };
+${a.binding(0)}
+${b.binding(1)}
+@group(0) @binding(2) var<storage, read_write> C: array<${ops.vec4C ? "vec4<f32>" : "f32"}>;
+@group(0) @binding(3) var<uniform> u: Uniforms;
+
+const BM = ${bm}u;
+const BN = ${bn}u;
+const BK = ${bk}u;
+// A: ${
+      v.aTile === "kMajor" ? `As[k * ${bm / 4} + m / 4]` : `As[m * ${bk / 4 + 1} + k / 4]`
+    }; B: Bs[k * ${bn / 4} + n / 4] (vec4s of 4 floats).
+${a.shared}
+${b.shared}
+
+${a.load}
+${b.load}
+
+@compute @workgroup_size(${tx}, ${ty}, 1)
+fn main(@builtin(local_invocation_id) lid: vec3<u32>,
+        @builtin(workgroup_id) wid: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+  let batch = wid.z % u.batches;
+  let split = wid.z / u.batches;
+  let row0 = wid.y * BM;
+  let col0 = wid.x * BN;
+  let kBegin = split * u.kChunk;
+  let kEnd = min(u.K, kBegin + u.kChunk);
+  let aBase = batch * u.aStride;
+  let bBase = batch * u.bStride;
+  let tx = lid.x;
+  let ty = lid.y;`,
+  );
+  if (unroll) {
+    for (const g of range(mg)) {
+      for (const r of range(4)) {
+        emit(`  ${range(ng).map((h) => `var ${acc(g, r, h)} = vec4<f32>(0.0);`).join(" ")}`);
+      }
+    }
+  } else emit(`  var acc: array<vec4<f32>, ${tm * ng}>;`);
+  if (v.prefetch) {
+    for (const [op, o] of operands) {
+      emit(
+        unroll
+          ? `  ${range(o.slots).map((s) => `var ${reg(op, s)}: ${o.type};`).join(" ")}`
+          : `  var r${op}: array<${o.type}, ${o.slots}>;`,
+      );
+    }
+    prefetchTo("kBegin");
+  }
+  emit(`  for (var k0 = kBegin; k0 < kEnd; k0 = k0 + BK) {`);
+  for (const [op, o, o0, base] of operands) {
+    slotLoop(
+      o,
+      (s) =>
+        v.prefetch
+          ? o.store(reg(op, s))
+          : `let v = ${loadSlot(op, s, o0, base).replace("KZ", "k0")}; ${o.store("v")}`,
+    );
+  }
+  emit(`    workgroupBarrier();`);
+  if (v.prefetch) {
+    emit(`    if (k0 + BK < kEnd) {`);
+    prefetchTo("k0 + BK");
+    emit(`    }`);
+  }
+  // The FMAs of one k step given a(g, r): the scalar A value of row (g, r), b(h): the B vec4.
+  const fmas = (aOf: (g: number, r: number) => string, bOf: (h: number) => string) => {
+    for (const g of range(mg)) {
+      for (const r of range(4)) {
+        for (const h of range(ng)) {
+          emit(`      ${acc(g, r, h)} = fma(vec4<f32>(${aOf(g, r)}), ${bOf(h)}, ${acc(g, r, h)});`);
+        }
+      }
+    }
+  };
+  const bRead = (k: string, h: number) => `Bs[${k} * ${bn / 4}u + tx + ${tx * h}u]`;
+  const comp = ["x", "y", "z", "w"];
+  if (v.aTile === "kMajor") {
+    const step = (k: string) => {
+      for (const g of range(mg)) emit(`      let a${g} = As[${k} * ${bm / 4}u + ty + ${ty * g}u];`);
+      for (const h of range(ng)) emit(`      let b${h} = ${bRead(k, h)};`);
+      fmas((g, r) => `a${g}.${comp[r]}`, (h) => `b${h}`);
+    };
+    if (unroll) {
+      for (const k of range(bk)) {
+        emit(`    {`);
+        step(`${k}u`);
+        emit(`    }`);
+      }
+    } else {
+      emit(`    for (var k = 0u; k < BK; k = k + 1u) {`);
+      step("k");
+      emit(`    }`);
+    }
+  } else {
+    const stride = bk / 4 + 1;
+    const quad = (q: string) => {
+      for (const g of range(mg)) {
+        for (const r of range(4)) {
+          emit(`      let a${g}_${r} = As[(ty * 4u + ${4 * ty * g + r}u) * ${stride}u + ${q}];`);
+        }
+      }
+      for (const kk of range(4)) {
+        const k = /^\d+u$/.test(q) ? `${Number.parseInt(q) * 4 + kk}u` : `(${q} * 4u + ${kk}u)`;
+        emit(`      {`);
+        for (const h of range(ng)) emit(`      let b${h} = ${bRead(k, h)};`);
+        fmas((g, r) => `a${g}_${r}.${comp[kk]}`, (h) => `b${h}`);
+        emit(`      }`);
+      }
+    };
+    if (unroll) {
+      for (const q of range(bk / 4)) {
+        emit(`    {`);
+        quad(`${q}u`);
+        emit(`    }`);
+      }
+    } else {
+      emit(`    for (var q = 0u; q < ${bk / 4}u; q = q + 1u) {`);
+      quad("q");
+      emit(`    }`);
+    }
+  }
+  emit(`    workgroupBarrier();
+  }
+  let cBase = (split * u.batches + batch) * u.M * u.N;`);
+  const store = (g: number, r: number, h: number) => {
+    const val = acc(g, r, h);
+    emit(`      { let gn = col0 + tx * 4u + ${4 * tx * h}u; let o = cBase + gm * u.N + gn;`);
+    if (ops.vec4C) emit(`        if (gn < u.N) { C[o / 4u] = ${val}; } }`);
+    else {
+      emit(`        if (gn < u.N) { C[o] = ${val}.x; }
+        if (gn + 1u < u.N) { C[o + 1u] = ${val}.y; }
+        if (gn + 2u < u.N) { C[o + 2u] = ${val}.z; }
+        if (gn + 3u < u.N) { C[o + 3u] = ${val}.w; } }`);
+    }
+  };
+  if (unroll) {
+    for (const g of range(mg)) {
+      for (const r of range(4)) {
+        emit(`  {
+    let gm = row0 + ty * 4u + ${4 * ty * g + r}u;
+    if (gm < u.M) {`);
+        for (const h of range(ng)) store(g, r, h);
+        emit(`    }
+  }`);
+      }
+    }
+  } else {
+    emit(`  for (var g = 0u; g < ${mg}u; g = g + 1u) {
+    for (var r = 0u; r < 4u; r = r + 1u) {
+      let gm = row0 + ty * 4u + ${4 * ty}u * g + r;
+      if (gm >= u.M) { continue; }
+      for (var h = 0u; h < ${ng}u; h = h + 1u) {
+        let v = acc[${accIndex("g", "r", "h")}];
+        let gn = col0 + tx * 4u + ${4 * tx}u * h;
+        let o = cBase + gm * u.N + gn;`);
+    emit(
+      ops.vec4C
+        ? `        if (gn < u.N) { C[o / 4u] = v; }`
+        : `        if (gn < u.N) { C[o] = v.x; }
+        if (gn + 1u < u.N) { C[o + 1u] = v.y; }
+        if (gn + 2u < u.N) { C[o + 2u] = v.z; }
+        if (gn + 3u < u.N) { C[o + 3u] = v.w; }`,
+    );
+    emit(`      }
+    }
+  }`);
+  }
+  emit(`}`);
+  return lines.join("\n") + "\n";
+}
