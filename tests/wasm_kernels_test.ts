@@ -70,12 +70,79 @@ Deno.test("wasm SplitV on any axis = cpu; UnsortedSegmentSum (gather's gradient)
   close(cpu, wasm, 1e-6);
 });
 
+Deno.test("wasm transposed BatchMatMul over tiles of the blocked transpose (ragged edges) = cpu", async () => {
+  // 70 × 130 matrices: the 64-wide transpose tiles end mid-matrix on both axes.
+  const cases: [number[], number[], boolean, boolean][] = [
+    [[2, 3, 130, 70], [2, 3, 130, 5], true, false],
+    [[2, 3, 70, 5], [2, 3, 130, 5], false, true],
+    [[3, 130, 70], [3, 9, 130], true, true],
+    [[130, 70], [130, 9], true, false], // a shared b: one folded product
+  ];
+  for (const [sa, sb, ta, tb] of cases) {
+    const [cpu, wasm] = await onBoth(() => tf.matMul(r(sa, 1), r(sb, 2), ta, tb));
+    close(cpu, wasm, 1e-3);
+  }
+});
+
+Deno.test("wasm Tile = cpu: float, int and bool; single values, blocks, every axis", async () => {
+  const cases: [number[], number[]][] = [
+    [[2, 5, 1], [1, 1, 7]], // Sum's gradient: [B, T, 1] → [B, T, V]
+    [[2, 3], [3, 2]],
+    [[4], [3]],
+    [[2, 1, 3, 1], [2, 4, 1, 5]],
+    [[3, 2], [1, 0]], // empty output
+  ];
+  for (const [shape, reps] of cases) {
+    const [cpu, wasm] = await onBoth(() => [
+      tf.tile(r(shape, 3), reps),
+      tf.tile(tf.cast(tf.mul(r(shape, 4), 10), "int32"), reps),
+      tf.tile(tf.greater(r(shape, 5), 0), reps),
+    ]);
+    close(cpu, wasm, 0);
+  }
+});
+
+Deno.test("wasm broadcasting comparisons = cpu (causal mask, scalars, rank 3)", async () => {
+  const ops = [tf.lessEqual, tf.less, tf.greaterEqual, tf.greater, tf.equal, tf.notEqual];
+  const pairs: [() => tf.Tensor, () => tf.Tensor][] = [
+    [() => tf.reshape(tf.range(0, 9), [1, 9]), () => tf.reshape(tf.range(0, 9), [9, 1])],
+    [() => tf.round(r([2, 3, 4], 1)), () => tf.scalar(0)],
+    [() => tf.round(r([4], 2)), () => tf.round(r([2, 3, 4], 3))],
+    [() => tf.round(r([2, 1, 4], 4)), () => tf.round(r([3, 1], 5))],
+    [() => tf.round(r([3, 4], 6)), () => tf.round(r([3, 4], 7))], // same shape: stock kernel
+  ];
+  for (const op of ops) {
+    for (const [a, b] of pairs) {
+      const [cpu, wasm] = await onBoth(() => op(a(), b()));
+      close(cpu, wasm, 0);
+    }
+  }
+});
+
+Deno.test("wasm Concat = cpu on every axis, short and long runs, int and bool, empty parts", async () => {
+  for (const axis of [0, 1, 2, 3]) {
+    const [cpu, wasm] = await onBoth(() => [
+      tf.concat([r([2, 3, 4, 1], 1), r([2, 3, 4, 1], 2)], axis),
+      tf.concat([r([2, 3, 4, 70], 3), r([2, 3, 4, 70], 4), r([2, 3, 4, 70], 5)], axis),
+      tf.concat([
+        tf.range(0, 24, 1, "int32").reshape([2, 3, 4, 1]),
+        tf.zeros([2, 3, 4, 1], "int32"),
+      ], axis),
+      tf.concat([tf.greater(r([2, 3, 4, 2], 6), 0), tf.less(r([2, 3, 4, 2], 7), 0)], axis),
+    ]);
+    close(cpu, wasm, 0);
+  }
+  const [cpu, wasm] = await onBoth(() => tf.concat([r([2, 0], 1), r([2, 3], 2), r([2, 2], 3)], 1));
+  close(cpu, wasm, 0);
+});
+
 Deno.test("wasm kernels leak no tensors", async () => {
   await tf.setBackend("wasm");
   const a = r([2, 8, 4], 7), b = r([2, 8, 4], 8);
   const before = tf.memory().numTensors;
   for (let i = 0; i < 5; i++) {
     tf.tidy(() => tf.matMul(a, b, true, false).add(tf.split(a, 2, 2)[0].sum())).dispose();
+    tf.tidy(() => tf.concat([tf.tile(a, [1, 1, 2]), tf.lessEqual(b, tf.scalar(0))], 2)).dispose();
   }
   assert.equal(tf.memory().numTensors, before);
   tf.dispose([a, b]);
