@@ -7,6 +7,10 @@
  * clock to `onSubmittedWorkDone`, median of 3 repeats. N adapts so a repeat takes ≈ --target-ms
  * (3..20 dispatches).
  *
+ * Variant names: u|l (unrolled | loops), tile BMxBN, kBK, per-thread TMxTN, pf|np (register
+ * prefetch or not), Akm|Akv (A in shared memory k-major | vec4 along K). u128x128k16-8x8-pf-Akm
+ * is exactly `matmulWgsl(…, unrolled = true)`; "lib" is `matmulWgsl(…)`, the current default.
+ *
  * Phase 1 screens every variant on one shape (default the medium preset's [65536,512]×[512,1536]),
  * most promising first; phase 2 times "lib" and the --top best on the other shapes. The sweep stops
  * before --budget-s and prints (and writes --json) whatever it has.

@@ -16,6 +16,38 @@ const TARGET_WORKGROUPS = 264;
 /** Shortest k range one split-K workgroup gets (keeps the partial sums worth their traffic). */
 const MIN_K_CHUNK = 256;
 
+let unrolledForm = false;
+
+/**
+ * Chooses the WGSL form of our matmul for later calls: false (default) the loop form of
+ * `matmulWgsl`, true its fully unrolled form (same tile and split-K; see `matmulWgsl`'s
+ * `unrolled`). Both are cached under their own pipeline keys.
+ *
+ * @example
+ * ```ts
+ * import { matmulUnrolled, setMatmulUnrolled } from "./matmul.ts";
+ * setMatmulUnrolled(true);
+ * console.log(matmulUnrolled()); // true
+ * setMatmulUnrolled(false);
+ * ```
+ */
+export function setMatmulUnrolled(on: boolean): void {
+  unrolledForm = on;
+}
+
+/**
+ * Whether our matmul currently emits the unrolled WGSL form (see `setMatmulUnrolled`).
+ *
+ * @example
+ * ```ts
+ * import { matmulUnrolled } from "./matmul.ts";
+ * console.log(typeof matmulUnrolled()); // "boolean"
+ * ```
+ */
+export function matmulUnrolled(): boolean {
+  return unrolledForm;
+}
+
 /** Resolved geometry of one batched matmul. */
 export interface MatmulPlan {
   /** Rows of op(A) and of C. */
@@ -121,11 +153,12 @@ export function batchMatMulGpu(
   const vec4A = (transposeA ? p.m : p.k) % 4 === 0;
   const vec4B = (transposeB ? p.k : p.n) % 4 === 0;
   const vec4C = p.n % 4 === 0;
+  const unrolled = unrolledForm;
   const launch = {
     key: `blt_matmul_${transposeA ? "T" : "N"}${transposeB ? "T" : "N"}_${vec4A ? 4 : 1}${
       vec4B ? 4 : 1
-    }${vec4C ? 4 : 1}`,
-    wgsl: () => matmulWgsl(transposeA, transposeB, vec4A, vec4B, vec4C),
+    }${vec4C ? 4 : 1}${unrolled ? "_u" : ""}`,
+    wgsl: () => matmulWgsl(transposeA, transposeB, vec4A, vec4B, vec4C, unrolled),
     workgroups: [
       Math.ceil(p.n / MATMUL_TILE.bn),
       Math.ceil(p.m / MATMUL_TILE.bm),

@@ -66,10 +66,16 @@ function operandWgsl(o: Operand, binding: number) {
  * vec4 loads need the fast axis of that operand (K, or M/N when k is the slow axis) % 4 == 0;
  * vec4 stores of C need N % 4 == 0.
  *
+ * `unrolled` emits the same kernel (tile, thread mapping, bindings, uniforms, split-K) with every
+ * inner loop unrolled by the generator and the accumulators and prefetch registers as named
+ * `var`s ({@link MATMUL_UNROLLED_VARIANT} through {@link matmulVariantWgsl}), so the driver has no
+ * register array to index at run time.
+ *
  * @example
  * ```ts
  * import { matmulWgsl } from "./matmul_wgsl.ts";
  * console.log(matmulWgsl(false, true, true, true, true).includes("@compute")); // true
+ * console.log(matmulWgsl(false, true, true, true, true, true).includes("var acc:")); // false
  * ```
  */
 export function matmulWgsl(
@@ -78,7 +84,17 @@ export function matmulWgsl(
   vec4A = false,
   vec4B = false,
   vec4C = false,
+  unrolled = false,
 ): string {
+  if (unrolled) {
+    return matmulVariantWgsl(MATMUL_UNROLLED_VARIANT, {
+      transposeA,
+      transposeB,
+      vec4A,
+      vec4B,
+      vec4C,
+    });
+  }
   const a = operandWgsl({ name: "A", outer: "M", kMajor: transposeA, vec4: vec4A }, 0);
   const b = operandWgsl({ name: "B", outer: "N", kMajor: !transposeB, vec4: vec4B }, 1);
   const prefetch = (k0: string) => `

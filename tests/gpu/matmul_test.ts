@@ -6,7 +6,8 @@ import {
   STOCK_BATCH_MAT_MUL,
   stockMatMul,
 } from "../../lib/gpu/register.ts";
-import { planMatmul } from "../../lib/gpu/matmul.ts";
+import { planMatmul, setMatmulUnrolled } from "../../lib/gpu/matmul.ts";
+import { matmulWgsl } from "../../lib/gpu/matmul_wgsl.ts";
 import { maxAbsDiff, seeded, useWebgpu } from "./webgpu_setup.ts";
 
 // Plain JS oracle for a single [m,k]x[k,n] product (independent of any tfjs kernel).
@@ -22,43 +23,75 @@ function naive(a: Float32Array, b: Float32Array, m: number, k: number, n: number
   return c;
 }
 
-for (const [m, k, n] of [[133, 37, 141], [132, 36, 140]]) {
-  Deno.test(`our matmul equals a JS oracle and the stock kernel (all transposes) [${m},${k}]x[${k},${n}]`, async () => {
-    await useWebgpu();
-    const a = seeded([m, k], 1), b = seeded([k, n], 2);
-    const expect = tf.tensor(
-      naive(await a.data() as Float32Array, await b.data() as Float32Array, m, k, n),
-      [m, n],
-    );
-    for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
-      const aa = ta ? tf.transpose(a) : a, bb = tb ? tf.transpose(b) : b;
-      const ours = tf.matMul(aa, bb, ta, tb);
-      assert.deepEqual(ours.shape, [m, n]);
-      assert.ok(await maxAbsDiff(ours, expect) < 1e-4, `transposeA=${ta} transposeB=${tb}`);
-      assert.ok(await maxAbsDiff(ours, stockMatMul(aa, bb, ta, tb)) < 1e-4);
-    }
+// Runs `body` with our matmul emitting the given WGSL form, then restores the default.
+async function withForm(unrolled: boolean, body: () => Promise<void>): Promise<void> {
+  await useWebgpu();
+  setMatmulUnrolled(unrolled);
+  try {
+    await body();
+  } finally {
+    setMatmulUnrolled(false);
+  }
+}
+
+// Both WGSL forms of matmulWgsl (loops; fully unrolled) on ragged sizes. vec4 access per
+// operand follows divisibility, so these sizes cover all-scalar, all-vec4 and mixed combinations
+// over the four transposes.
+for (const unrolled of [false, true]) {
+  const form = unrolled ? "unrolled" : "loop";
+  for (const [m, k, n] of [[133, 37, 141], [132, 36, 140], [133, 36, 140], [132, 37, 141]]) {
+    Deno.test(`our matmul (${form} WGSL) equals a JS oracle and the stock kernel (all transposes) [${m},${k}]x[${k},${n}]`, async () => {
+      await withForm(unrolled, async () => {
+        const a = seeded([m, k], 1), b = seeded([k, n], 2);
+        const expect = tf.tensor(
+          naive(await a.data() as Float32Array, await b.data() as Float32Array, m, k, n),
+          [m, n],
+        );
+        for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
+          const aa = ta ? tf.transpose(a) : a, bb = tb ? tf.transpose(b) : b;
+          const ours = tf.matMul(aa, bb, ta, tb);
+          assert.deepEqual(ours.shape, [m, n]);
+          assert.ok(await maxAbsDiff(ours, expect) < 1e-4, `transposeA=${ta} transposeB=${tb}`);
+          assert.ok(await maxAbsDiff(ours, stockMatMul(aa, bb, ta, tb)) < 1e-4);
+        }
+      });
+    });
+  }
+
+  Deno.test(`batched matmul (${form} WGSL) broadcasts a batch of 1, like the stock kernel`, async () => {
+    await withForm(unrolled, async () => {
+      tf.tidy(() => {
+        const a = seeded([2, 3, 20, 24], 3), w = seeded([24, 40], 4);
+        const ours = tf.matMul(a, w);
+        assert.deepEqual(ours.shape, [2, 3, 20, 40]);
+        return ours;
+      });
+      const a = seeded([3, 20, 24], 5), b = seeded([1, 40, 24], 6);
+      const d = await maxAbsDiff(tf.matMul(a, b, false, true), stockMatMul(a, b, false, true));
+      assert.ok(d < 1e-4, `max diff ${d}`);
+    });
+  });
+
+  Deno.test(`split-K path (${form} WGSL; small output, long K) matches the stock kernel`, async () => {
+    await withForm(unrolled, async () => {
+      const plan = planMatmul([1100, 48], [1100, 40], true, false);
+      assert.ok(plan.splits > 1, "this shape must exercise split-K");
+      const a = seeded([1100, 48], 7), b = seeded([1100, 40], 8);
+      const d = await maxAbsDiff(tf.matMul(a, b, true, false), stockMatMul(a, b, true, false));
+      assert.ok(d < 1e-3, `max diff ${d}`);
+    });
   });
 }
 
-Deno.test("batched matmul broadcasts a batch of 1, like the stock kernel", async () => {
-  await useWebgpu();
-  tf.tidy(() => {
-    const a = seeded([2, 3, 20, 24], 3), w = seeded([24, 40], 4);
-    const ours = tf.matMul(a, w);
-    assert.deepEqual(ours.shape, [2, 3, 20, 40]);
-    return ours;
-  });
-  const a = seeded([3, 20, 24], 5), b = seeded([1, 40, 24], 6);
-  assert.ok(await maxAbsDiff(tf.matMul(a, b, false, true), stockMatMul(a, b, false, true)) < 1e-4);
-});
-
-Deno.test("split-K path (small output, long K) matches the stock kernel", async () => {
-  await useWebgpu();
-  const plan = planMatmul([1100, 48], [1100, 40], true, false);
-  assert.ok(plan.splits > 1, "this shape must exercise split-K");
-  const a = seeded([1100, 48], 7), b = seeded([1100, 40], 8);
-  const d = await maxAbsDiff(tf.matMul(a, b, true, false), stockMatMul(a, b, true, false));
-  assert.ok(d < 1e-3, `max diff ${d}`);
+Deno.test("matmulWgsl's unrolled form keeps the bindings and uniforms and has no register arrays", () => {
+  const loop = matmulWgsl(true, false, true, true, true);
+  const unrolled = matmulWgsl(true, false, true, true, true, true);
+  const header = (src: string) => src.split("\n").filter((l) => /@binding|struct Uniforms/.test(l));
+  assert.deepEqual(header(unrolled), header(loop));
+  assert.ok(loop.includes("var acc: array<vec4<f32>, 16>"));
+  assert.ok(!/array<(vec4<f32>|f32), \d+>;\s*$/m.test(unrolled.split("fn main")[1]));
+  assert.ok(!unrolled.includes("for (var k = 0u"), "k-loop must be unrolled");
+  assert.ok(unrolled.includes("c1_3_1"), "named accumulators");
 });
 
 Deno.test("gradients through our BatchMatMul equal stock gradients; no tensor leak", async () => {
