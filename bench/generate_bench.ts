@@ -9,15 +9,19 @@
  *        [--json out/generate_bench.json]
  * `--cap` limits each uncached run to that many seconds: a capped run reports the bytes it
  * finished and their rate (an upper bound: later bytes re-run a longer prefix and cost more).
- * Backend: `BLT_BACKEND=wasm|cpu` (default wasm).
+ * `--no-uncached` skips the uncached runs. Generation reads back asynchronously
+ * (`generateAsync`, every backend); `--sync` uses the synchronous `generate` (wasm, cpu only).
+ * Backend: automatic (webgpu on a real GPU, else wasm), or `BLT_BACKEND=webgpu|wasm|cpu`;
+ * `--stock` keeps tfjs's own webgpu kernels. Bundled (`deno bundle --platform deno -o
+ * .gpu/generate_bench.js bench/generate_bench.ts`) it runs on webgpu only: the wasm backend
+ * cannot load its .wasm files from a bundle.
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
-import "@tensorflow/tfjs-backend-wasm";
+import { setupBackend } from "../lib/backend.ts";
 import { encode } from "../lib/bytes/codec.ts";
 import { type PresetName, resolveConfig } from "../lib/config.ts";
-import { generate } from "../lib/eval/generate.ts";
+import { generate, generateAsync, type GenerateResult } from "../lib/eval/generate.ts";
 import { Blt, createBlt } from "../lib/model/blt.ts";
 import { calibrateThreshold } from "../lib/patching/mod.ts";
 
@@ -29,6 +33,7 @@ import { calibrateThreshold } from "../lib/patching/mod.ts";
  * import type { GenerateBenchRow } from "./generate_bench.ts";
  * const r: GenerateBenchRow = {
  *   cache: true,
+ *   read: "async",
  *   asked: 256,
  *   generated: 256,
  *   seconds: 2,
@@ -40,6 +45,8 @@ import { calibrateThreshold } from "../lib/patching/mod.ts";
  */
 export interface GenerateBenchRow {
   readonly cache: boolean;
+  /** How logits were read back: `generateAsync` ("async") or `generate` ("sync"). */
+  readonly read: "sync" | "async";
   /** Bytes asked for. */
   readonly asked: number;
   /** Bytes generated before the end or the time cap. */
@@ -56,22 +63,23 @@ const SAMPLE_TEXT = "The Byte Latent Transformer groups bytes into patches whose
   "the entropy of the next byte, spending more compute where the text is hard to predict. ";
 
 /**
- * The preset's random-weight BLT with θ calibrated to a mean patch size of 4 on a sample text.
+ * The preset's random-weight BLT with θ calibrated to a mean patch size of 4 on a sample text
+ * (entropies read back asynchronously: every backend).
  *
  * @example
  * ```ts
- * import * as tf from "@tensorflow/tfjs";
+ * import { setupBackend } from "../lib/backend.ts";
  * import { benchModel } from "./generate_bench.ts";
- * await tf.ready(); // this module registers the wasm backend
- * const blt = benchModel("tiny");
+ * await setupBackend({ override: "wasm", log: () => {} });
+ * const blt = await benchModel("tiny");
  * console.log(blt.config.patching.threshold > 0); // true
  * blt.dispose();
  * ```
  */
-export function benchModel(preset: PresetName): Blt {
+export async function benchModel(preset: PresetName): Promise<Blt> {
   const blt = createBlt(resolveConfig(preset), 0);
   const ids = encode(SAMPLE_TEXT.repeat(2), { eos: false });
-  const entropies = blt.patcher!.entropies([ids])[0];
+  const [entropies] = await blt.patcher!.entropiesAsync([ids]);
   const { threshold } = calibrateThreshold([entropies], 4, { tolerance: 0.05 });
   const patching = { ...blt.config.patching, threshold };
   return new Blt({ ...blt.config, patching }, blt.params, blt.patcher);
@@ -80,38 +88,43 @@ export function benchModel(preset: PresetName): Blt {
 class Capped extends Error {}
 
 /**
- * Generates `bytes` bytes after a short prompt and times it; an uncached run stops at `capSeconds`.
+ * Generates `bytes` bytes after a short prompt and times it; an uncached run stops at
+ * `capSeconds`. `read` picks `generateAsync` ("async", default, every backend) or `generate`.
  *
  * @example
  * ```ts
- * import * as tf from "@tensorflow/tfjs";
+ * import { setupBackend } from "../lib/backend.ts";
  * import { benchModel, measure } from "./generate_bench.ts";
- * await tf.ready(); // this module registers the wasm backend
- * const blt = benchModel("tiny");
- * console.log(measure(blt, true, 4, 60).generated); // 4
+ * await setupBackend({ override: "wasm", log: () => {} });
+ * const blt = await benchModel("tiny");
+ * console.log((await measure(blt, true, 4, 60)).generated); // 4
  * blt.dispose();
  * ```
  */
-export function measure(
+export async function measure(
   blt: Blt,
   cache: boolean,
   bytes: number,
   capSeconds: number,
-): GenerateBenchRow {
+  read: "sync" | "async" = "async",
+): Promise<GenerateBenchRow> {
   const start = performance.now();
   let generated = 0, capped = false, ids: number[] = [], lengths: number[] = [];
+  const options = {
+    maxBytes: bytes,
+    sampling: { temperature: 1 },
+    seed: 1,
+    stopAtEos: false,
+    useCache: cache,
+    onByte: (_id: number, i: number) => {
+      generated = i + 1;
+      if (!cache && (performance.now() - start) / 1000 > capSeconds) throw new Capped();
+    },
+  };
   try {
-    const out = generate(blt, "The ", {
-      maxBytes: bytes,
-      sampling: { temperature: 1 },
-      seed: 1,
-      stopAtEos: false,
-      useCache: cache,
-      onByte: (_id, i) => {
-        generated = i + 1;
-        if (!cache && (performance.now() - start) / 1000 > capSeconds) throw new Capped();
-      },
-    });
+    const out: GenerateResult = read === "sync"
+      ? generate(blt, "The ", options)
+      : await generateAsync(blt, "The ", options);
     ids = out.ids;
     lengths = out.patchLengths!;
   } catch (e) {
@@ -121,6 +134,7 @@ export function measure(
   const seconds = (performance.now() - start) / 1000;
   return {
     cache,
+    read,
     asked: bytes,
     generated,
     seconds,
@@ -136,25 +150,27 @@ function flag(name: string, fallback: string): string {
 }
 
 if (import.meta.main) {
-  const backend = Deno.env.get("BLT_BACKEND") ?? "wasm";
-  if (!(await tf.setBackend(backend))) throw new Error(`BLT_BACKEND=${backend} did not start`);
+  const stock = Deno.args.includes("--stock");
+  const choice = await setupBackend({ log: (l) => console.log(l), gpuKernels: !stock });
+  const read = Deno.args.includes("--sync") ? "sync" : "async";
+  const uncached = !Deno.args.includes("--no-uncached");
   const preset = flag("preset", "tiny") as PresetName;
   const lengths = flag("lengths", "256,2048").split(",").map(Number);
   const cap = Number(flag("cap", "120"));
   const json = flag("json", "");
-  const blt = benchModel(preset);
-  measure(blt, true, 8, cap); // warm-up: kernels compiled, tables built
+  const blt = await benchModel(preset);
+  await measure(blt, true, 8, cap, read); // warm-up: kernels compiled, tables built
   const load = () => Deno.loadavg().map((x) => x.toFixed(2)).join(" ");
   console.log(
-    `generation, preset ${preset}, backend ${tf.getBackend()}, θ ${
+    `generation, preset ${preset}, backend ${choice.backend}, read-back ${read}, θ ${
       blt.config.patching.threshold.toFixed(4)
     }, ${navigator.hardwareConcurrency} cores, load ${load()}`,
   );
   console.log("cache | asked | generated | seconds | bytes/s | mean patch | load (1/5/15 min)");
   const rows: GenerateBenchRow[] = [];
   for (const bytes of lengths) {
-    for (const cache of [true, false]) {
-      const r = measure(blt, cache, bytes, cap);
+    for (const cache of uncached ? [true, false] : [true]) {
+      const r = await measure(blt, cache, bytes, cap, read);
       rows.push(r);
       console.log(
         `${cache ? "yes" : "no "}   | ${bytes} | ${r.generated}${r.capped ? " (capped)" : ""} | ${
@@ -165,6 +181,9 @@ if (import.meta.main) {
       );
     }
   }
-  if (json) await Deno.writeTextFile(json, JSON.stringify({ preset, backend, rows }, null, 2));
+  if (json) {
+    const backend = choice.backend;
+    await Deno.writeTextFile(json, JSON.stringify({ preset, backend, read, rows }, null, 2));
+  }
   blt.dispose();
 }

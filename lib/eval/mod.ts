@@ -48,7 +48,13 @@ export {
   upperCase,
   whitespaceCollapse,
 } from "./noise.ts";
-export { generate, type GenerateOptions, type GenerateResult, promptToIds } from "./generate.ts";
+export {
+  generate,
+  generateAsync,
+  type GenerateOptions,
+  type GenerateResult,
+  promptToIds,
+} from "./generate.ts";
 export {
   checkSampling,
   greedy,

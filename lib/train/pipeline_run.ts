@@ -14,7 +14,7 @@ import {
   validateConfig,
 } from "../config.ts";
 import * as tf from "@tensorflow/tfjs";
-import { generate } from "../eval/generate.ts";
+import { generateAsync } from "../eval/generate.ts";
 import type { ByteLm } from "../model/byte_lm.ts";
 import type { SampleArgs, TrainArgs } from "./cli.ts";
 import { resolveCheckpointDir } from "./checkpoint.ts";
@@ -409,7 +409,8 @@ async function exists(path: string): Promise<boolean> {
 
 /**
  * Runs `deno task sample`: loads the run's newest checkpoint (and a BLT's entropy model), then
- * generates with `lib/eval/generate.ts` (KV-cached, seeded). Returns prompt + generated text.
+ * generates with `lib/eval/generate.ts` (KV-cached, seeded; async read-backs, so webgpu works
+ * too). Returns prompt + generated text.
  *
  * @example
  * ```ts
@@ -431,7 +432,7 @@ export async function runSample(args: SampleArgs, io: RunIo): Promise<string> {
     ? await loadByteLm(args.run)
     : await loadBlt(args.run, (await exists(patcher)) ? patcher : null);
   try {
-    const out = generate(model, args.prompt, {
+    const out = await generateAsync(model, args.prompt, {
       maxBytes: args.bytes,
       sampling: { temperature: args.temperature, topK: args.topK, topP: args.topP },
       seed: args.seed,

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { type BltConfig, resolveConfig } from "../../lib/config.ts";
-import { generate, type GenerateOptions } from "../../lib/eval/generate.ts";
+import { generate, generateAsync, type GenerateOptions } from "../../lib/eval/generate.ts";
 import { Blt, createBlt } from "../../lib/model/blt.ts";
 import { createByteLm } from "../../lib/model/byte_lm.ts";
 import { stepper } from "../../lib/model/cache/steppers.ts";
@@ -293,4 +293,114 @@ Deno.test("generate: a BLT with ablated cross-attention generates (uncached path
   } finally {
     blt.dispose();
   }
+});
+
+Deno.test("generateAsync = generate (sync read-backs): cached and uncached, BLT and byte LM, greedy and seeded", async () => {
+  const blt = smallBlt(7, { "decoder.slidingWindow": 5 });
+  const space = withMedianThreshold(blt, { mode: "space" });
+  const lm = createByteLm(
+    resolveConfig("tiny", { entropyModel: { dim: 16, heads: 2, layers: 2, ffnDim: 32 } })
+      .entropyModel!,
+    3,
+  );
+  for (const [name, model] of [["BLT", blt], ["BLT space", space], ["byte LM", lm]] as const) {
+    for (const sampling of [GREEDY, SAMPLED]) {
+      for (const useCache of [true, false]) {
+        const o = { maxBytes: 24, sampling, seed: 11, stopAtEos: false, useCache };
+        const what = `${name} ${JSON.stringify(sampling)} cache ${useCache}`;
+        const sync = generate(model, "Once upon", o);
+        const bytesSeen: number[] = [];
+        const async = await generateAsync(model, "Once upon", {
+          ...o,
+          onByte: (id) => bytesSeen.push(id),
+        });
+        assert.deepEqual(async.ids, sync.ids, `${what}: ids`);
+        assert.deepEqual(async.patchLengths, sync.patchLengths, `${what}: patch lengths`);
+        assert.deepEqual(async.entropies, sync.entropies, `${what}: entropies`);
+        assert.equal(async.stop, sync.stop);
+        assert.deepEqual(bytesSeen, async.generated, `${what}: onByte`);
+      }
+    }
+  }
+  // Cached = uncached on the async path too.
+  const a = await generateAsync(blt, "Hi", { maxBytes: 20, sampling: SAMPLED, seed: 3 });
+  const b = await generateAsync(blt, "Hi", {
+    maxBytes: 20,
+    sampling: SAMPLED,
+    seed: 3,
+    useCache: false,
+  });
+  assert.deepEqual(a.ids, b.ids);
+  assert.deepEqual(a.patchLengths, b.patchLengths);
+  blt.dispose();
+  lm.dispose();
+});
+
+Deno.test("read-backs: one logits row [1, 1, 260] per byte (+ the entropy model's row in entropy mode)", () => {
+  const blt = smallBlt(8);
+  const space = withMedianThreshold(blt, { mode: "space" });
+  const lm = createByteLm(blt.config.entropyModel!, 1);
+  const cases = [
+    [blt, true, 2],
+    [blt, false, 2], // the uncached BLT also reads the entropy model's rows over the prefix
+    [space, true, 1],
+    [space, false, 1],
+    [lm, true, 1],
+    [lm, false, 1],
+  ] as const;
+  for (const [model, useCache, readsPerByte] of cases) {
+    const s = stepper(model, { useCache });
+    const what = `${
+      model instanceof Blt ? model.config.patching.mode : "byte LM"
+    } cache ${useCache}`;
+    s.push(1);
+    s.logits();
+    for (const id of [76, 77, 78]) {
+      s.push(id);
+      const reads = s.logitsReads();
+      const shapes: number[][] = [];
+      let next = reads.next();
+      while (!next.done) {
+        shapes.push(next.value.shape);
+        const values = next.value.dataSync() as Float32Array;
+        next.value.dispose();
+        next = reads.next(values);
+      }
+      assert.equal(next.value.length, 260);
+      assert.equal(shapes.length, readsPerByte, `${what}: read-backs per byte`);
+      // The logits row is read alone (the uncached BLT's entropy read covers the prefix).
+      assert.deepEqual(shapes.at(-1), [1, 1, 260], `${what}: logits read-back shape`);
+    }
+    s.dispose();
+  }
+  blt.dispose();
+  lm.dispose();
+});
+
+Deno.test("generateAsync: no tensor leak; bad input rejects with the same clear errors", async () => {
+  const blt = smallBlt(9, { "global.slidingWindow": 3 });
+  for (const useCache of [true, false]) {
+    const before = tf.memory().numTensors;
+    await generateAsync(blt, "Leak", { maxBytes: 30, sampling: SAMPLED, useCache });
+    assert.equal(tf.memory().numTensors, before, `tensors left behind (useCache ${useCache})`);
+  }
+  await assert.rejects(
+    () => generateAsync(blt, [1, 300], { maxBytes: 1 }),
+    /prompt\[1\] = 300; byte ids are integers in 0..259/,
+  );
+  await assert.rejects(() => generateAsync(blt, "a", { maxBytes: -1 }), /maxBytes must be/);
+  // An onByte that throws stops generation and frees the caches.
+  const before = tf.memory().numTensors;
+  await assert.rejects(
+    () =>
+      generateAsync(blt, "a", {
+        maxBytes: 10,
+        onByte: (_id, i) => {
+          if (i === 3) throw new Error("stop here");
+        },
+      }),
+    /stop here/,
+  );
+  assert.equal(tf.memory().numTensors, before);
+  blt.dispose();
 });

@@ -22,6 +22,7 @@ import { ByteLmCache, checkId } from "./byte_lm_cache.ts";
 import { cachedBlock } from "./cached_block.ts";
 import { KvCache, RopeRows } from "./kv_cache.ts";
 import { PatchStream } from "./patch_stream.ts";
+import { readAsync, type Reads, readSync } from "./read_back.ts";
 
 const ENC = "model.local_encoder", GLOBAL = "model.global_transformer";
 const DEC = "model.local_decoder", LM_HEAD = "lm_head.weight";
@@ -116,32 +117,51 @@ export class BltCache {
     return this.#patches.patchLengths(span);
   }
 
-  /** Reads byte id `id`; computes the next-byte logits only when `wantLogits`. */
+  /** Reads byte id `id`; computes the next-byte logits only when `wantLogits` (wasm, cpu). */
   step(id: number, wantLogits: boolean): BltStep {
+    return readSync(this.stepReads(id, wantLogits));
+  }
+
+  /** {@link BltCache.step} reading back with `await data()`: every backend, webgpu too. */
+  stepAsync(id: number, wantLogits: boolean): Promise<BltStep> {
+    return readAsync(this.stepReads(id, wantLogits));
+  }
+
+  /**
+   * {@link BltCache.step} as a computation that yields its read-backs: the entropy model's row
+   * (entropy mode: the boundary after this byte steers the global and decoder steps, so it is
+   * read before them) and the logits row (when wanted).
+   */
+  *stepReads(id: number, wantLogits: boolean): Reads<BltStep> {
     const t = this.#ids.length, cfg = this.#blt.config;
     checkId(id, t);
     this.#ids.push(id);
-    let entropy: number | null = null;
-    if (this.#entropyModel !== null) {
-      entropy = entropiesOf(this.#entropyModel.step(id), 1)[0];
+    // The entropy model's step and the encoder's do not depend on the boundary: both go to the
+    // device before the entropy row is read back, so it computes them while we wait.
+    const entropyRow = this.#entropyModel?.stepTensor(id) ?? null; // [1, 1, 260]
+    let hidden: tf.Tensor3D;
+    try {
+      if (cfg.resetAtEos && t > 0 && this.#ids[t - 1] === EOS_ID) {
+        // Block-causal attention: a byte after an EOS sees nothing before it.
+        this.#doc++;
+        this.#enc.clear();
+        this.#dec.clear();
+      }
+      if (this.#nextOpens) this.#openPatchDoc = this.#doc;
+      hidden = this.#encode(t); // [1, 1, hE]
+      this.#open.push(hidden);
+    } catch (e) {
+      entropyRow?.dispose();
+      throw e;
     }
+    const entropy = entropyRow === null ? null : entropiesOf(yield entropyRow, 1)[0];
     const opensPatch = this.#patches.push(id, entropy);
-
-    if (cfg.resetAtEos && t > 0 && this.#ids[t - 1] === EOS_ID) {
-      // Block-causal attention: a byte after an EOS sees nothing before it.
-      this.#doc++;
-      this.#enc.clear();
-      this.#dec.clear();
-    }
-    if (this.#nextOpens) this.#openPatchDoc = this.#doc;
     this.#nextOpens = opensPatch;
 
-    const hidden = this.#encode(t); // [1, 1, hE]
-    this.#open.push(hidden);
     const closed = opensPatch ? this.#closePatch() : [];
-    const logits = this.#decode(hidden, t, wantLogits);
+    const logits = this.#decode(hidden, t, wantLogits); // [1, 1, 260] or null
     for (const h of closed) h.dispose(); // after the decoder has read this byte's state
-    return { logits, entropy, opensPatch };
+    return { logits: logits === null ? null : yield logits, entropy, opensPatch };
   }
 
   /** Frees caches and kept states (the model's weights stay). */
@@ -221,8 +241,8 @@ export class BltCache {
     return closed;
   }
 
-  /** Decoder layers for byte t reading the latest closed patch (§3.3); logits `[260]` or null. */
-  #decode(hidden: tf.Tensor3D, t: number, wantLogits: boolean): Float32Array | null {
+  /** Decoder layers for byte t reading the latest closed patch (§3.3); logits `[1, 1, 260]`. */
+  #decode(hidden: tf.Tensor3D, t: number, wantLogits: boolean): tf.Tensor | null {
     const cfg = this.#blt.config, p = this.#blt.params, d = cfg.decoder, k = cfg.crossAttnK;
     const slots = this.#slots!; // patch 0 (BOS) always closes at byte 0
     const logits = tf.tidy((): tf.Tensor | void => {
@@ -253,9 +273,6 @@ export class BltCache {
       const out = rmsNorm(h, p.get(`${DEC}.norm.weight`), d.normEps); // [1, 1, hD]
       return linear(out, p.get(LM_HEAD)); // [1, 1, 260]
     });
-    if (!logits) return null;
-    const row = logits.dataSync() as Float32Array;
-    logits.dispose();
-    return row;
+    return logits ? logits : null;
   }
 }

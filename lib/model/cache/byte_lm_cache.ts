@@ -12,6 +12,7 @@ import { rmsNorm } from "../layers/rms_norm.ts";
 import { linear } from "../params.ts";
 import { cachedBlock } from "./cached_block.ts";
 import { KvCache, RopeRows } from "./kv_cache.ts";
+import { readAsync, type Reads, readSync } from "./read_back.ts";
 
 /**
  * A byte LM reading one byte at a time. Row t of `lm.logits([ids])` equals the t-th
@@ -47,8 +48,26 @@ export class ByteLmCache {
     return this.#t;
   }
 
-  /** Reads byte id `id` at the next position; returns the next-byte logits `[260]`. */
+  /** Reads byte id `id` at the next position; returns the next-byte logits `[260]` (wasm, cpu). */
   step(id: number): Float32Array {
+    return readSync(this.stepReads(id));
+  }
+
+  /** {@link ByteLmCache.step} reading back with `await data()`: every backend, webgpu too. */
+  stepAsync(id: number): Promise<Float32Array> {
+    return readAsync(this.stepReads(id));
+  }
+
+  /** {@link ByteLmCache.step} as a computation that yields its one read-back (the logits row). */
+  *stepReads(id: number): Reads<Float32Array> {
+    return yield this.stepTensor(id);
+  }
+
+  /**
+   * Reads byte id `id` at the next position; returns the next-byte logits `[1, 1, 260]` on the
+   * device, for the caller to read and dispose.
+   */
+  stepTensor(id: number): tf.Tensor {
     checkId(id, this.#t);
     const c = this.#lm.config, prefix = this.#lm.prefix;
     const w = (n: string) => this.#lm.params.get(`${prefix}${n}`);
@@ -63,10 +82,8 @@ export class ByteLmCache {
       }
       return linear(rmsNorm(h, w("norm.weight"), c.normEps), w("lm_head.weight")); // [1, 1, 260]
     });
-    const row = logits.dataSync() as Float32Array;
-    logits.dispose();
     this.#t++;
-    return row;
+    return logits;
   }
 
   /** Frees the caches (the model's weights stay). */

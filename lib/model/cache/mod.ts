@@ -1,7 +1,7 @@
 /**
  * Incremental (cached) decoding for generation: KV caches, one-position transformer layers, the
  * patch stream that decides boundaries byte by byte, the cached BLT and byte LM, and steppers
- * that put cached and full re-run decoding behind one interface.
+ * that put cached and full re-run decoding behind one interface, read back sync or async.
  *
  * @example
  * ```ts
@@ -23,4 +23,5 @@ export { ByteLmCache, checkId } from "./byte_lm_cache.ts";
 export { cachedBlock, cachedSelfAttention } from "./cached_block.ts";
 export { KvCache, RopeRows } from "./kv_cache.ts";
 export { nextBytePatchLengths, PatchStream } from "./patch_stream.ts";
+export { canReadSync, readAsync, type Reads, readSync } from "./read_back.ts";
 export { type NextByteStepper, stepper, type StepperOptions } from "./steppers.ts";

@@ -15,10 +15,14 @@ import type { ByteLm } from "../byte_lm.ts";
 import { BltCache } from "./blt_cache.ts";
 import { ByteLmCache, checkId } from "./byte_lm_cache.ts";
 import { nextBytePatchLengths } from "./patch_stream.ts";
+import { readAsync, type Reads, readSync } from "./read_back.ts";
 
 /**
  * A model reading a growing byte sequence. `push` only records a byte; `logits` does the work
- * the pushed bytes need and returns the prediction of the byte after the last one.
+ * the pushed bytes need and returns the prediction of the byte after the last one. Each reading
+ * method comes three ways: sync (`dataSync`: wasm, cpu), `…Async` (`await data()`: every
+ * backend, webgpu too) and `…Reads` (the computation itself, for composing; lib/eval/generate.ts
+ * drives it either way). All three give the same values.
  *
  * @example
  * ```ts
@@ -40,13 +44,25 @@ export interface NextByteStepper {
   push(id: number): void;
   /** Next-byte logits `[260]` after the bytes pushed (at least one). */
   logits(): Float32Array;
+  /** {@link NextByteStepper.logits} with `await data()`. */
+  logitsAsync(): Promise<Float32Array>;
+  /** {@link NextByteStepper.logits} as a computation yielding its read-backs (one row each). */
+  logitsReads(): Reads<Float32Array>;
   /**
    * Next-byte entropies (nats) of all pushed bytes but the last, `[length − 1]`: the entropy
    * model's for a BLT in entropy mode (empty in other modes), the model's own for a byte LM.
    */
   entropies(): Float32Array;
+  /** {@link NextByteStepper.entropies} with `await data()`. */
+  entropiesAsync(): Promise<Float32Array>;
+  /** {@link NextByteStepper.entropies} as a computation yielding its read-backs. */
+  entropiesReads(): Reads<Float32Array>;
   /** Patch lengths covering the pushed bytes (BLT), or null (byte LM). */
   patchLengths(): number[] | null;
+  /** {@link NextByteStepper.patchLengths} with `await data()`. */
+  patchLengthsAsync(): Promise<number[] | null>;
+  /** {@link NextByteStepper.patchLengths} as a computation yielding its read-backs. */
+  patchLengthsReads(): Reads<number[] | null>;
   /** Frees caches (never the model). */
   dispose(): void;
 }
@@ -89,8 +105,39 @@ export function stepper(model: Blt | ByteLm, options: StepperOptions): NextByteS
   return options.useCache ? new CachedByteLm(model) : new RerunByteLm(model);
 }
 
+/** The sync and async readers over the `…Reads` computations; shared by every stepper. */
+abstract class Readers {
+  abstract logitsReads(): Reads<Float32Array>;
+  abstract entropiesReads(): Reads<Float32Array>;
+  abstract patchLengthsReads(): Reads<number[] | null>;
+
+  logits(): Float32Array {
+    return readSync(this.logitsReads());
+  }
+
+  logitsAsync(): Promise<Float32Array> {
+    return readAsync(this.logitsReads());
+  }
+
+  entropies(): Float32Array {
+    return readSync(this.entropiesReads());
+  }
+
+  entropiesAsync(): Promise<Float32Array> {
+    return readAsync(this.entropiesReads());
+  }
+
+  patchLengths(): number[] | null {
+    return readSync(this.patchLengthsReads());
+  }
+
+  patchLengthsAsync(): Promise<number[] | null> {
+    return readAsync(this.patchLengthsReads());
+  }
+}
+
 /** Bytes pushed and not yet read by a cached model; shared bookkeeping of the cached steppers. */
-abstract class Pending {
+abstract class Pending extends Readers {
   protected readonly ids: number[] = [];
   protected read = 0;
 
@@ -104,24 +151,24 @@ abstract class Pending {
   }
 
   /** Reads pending bytes up to (excluding) `end`; the last one read returns logits if asked. */
-  protected readUpTo(end: number, wantLastLogits: boolean): Float32Array | null {
+  protected *readUpTo(end: number, wantLastLogits: boolean): Reads<Float32Array | null> {
     let logits: Float32Array | null = null;
     while (this.read < end) {
       const last = this.read === end - 1;
-      logits = this.readOne(this.ids[this.read], last && wantLastLogits);
+      logits = yield* this.readOne(this.ids[this.read], last && wantLastLogits);
       this.read++;
     }
     return logits;
   }
 
-  protected abstract readOne(id: number, wantLogits: boolean): Float32Array | null;
+  protected abstract readOne(id: number, wantLogits: boolean): Reads<Float32Array | null>;
 
-  logits(): Float32Array {
+  *logitsReads(): Reads<Float32Array> {
     if (this.ids.length === 0) throw new Error("logits(): push at least one byte (BOS) first");
     if (this.read === this.ids.length) {
       throw new Error("logits(): already computed for these bytes; push the next byte first");
     }
-    return this.readUpTo(this.ids.length, true)!;
+    return (yield* this.readUpTo(this.ids.length, true))!;
   }
 }
 
@@ -134,20 +181,24 @@ class CachedBlt extends Pending implements NextByteStepper {
     this.#cache = new BltCache(blt);
   }
 
-  protected readOne(id: number, wantLogits: boolean): Float32Array | null {
-    const step = this.#cache.step(id, wantLogits);
+  protected *readOne(id: number, wantLogits: boolean): Reads<Float32Array | null> {
+    const step = yield* this.#cache.stepReads(id, wantLogits);
     if (step.entropy !== null) this.#entropies.push(step.entropy);
     return step.logits;
   }
 
-  entropies(): Float32Array {
-    this.readUpTo(this.ids.length - 1, false);
+  *entropiesReads(): Reads<Float32Array> {
+    yield* this.readUpTo(this.ids.length - 1, false);
     return Float32Array.from(this.#entropies.slice(0, Math.max(0, this.ids.length - 1)));
   }
 
-  patchLengths(): number[] {
-    this.readUpTo(this.ids.length - 1, false);
+  *patchLengthsReads(): Reads<number[]> {
+    yield* this.readUpTo(this.ids.length - 1, false);
     return this.#cache.patchLengths(this.ids.length);
+  }
+
+  override patchLengths(): number[] {
+    return readSync(this.patchLengthsReads());
   }
 
   dispose(): void {
@@ -164,18 +215,19 @@ class CachedByteLm extends Pending implements NextByteStepper {
     this.#cache = new ByteLmCache(lm);
   }
 
-  protected readOne(id: number): Float32Array {
-    const logits = this.#cache.step(id);
+  protected *readOne(id: number): Reads<Float32Array> {
+    const logits = yield* this.#cache.stepReads(id);
     this.#entropies.push(entropiesOf(logits, 1)[0]);
     return logits;
   }
 
-  entropies(): Float32Array {
-    this.readUpTo(this.ids.length - 1, false);
+  *entropiesReads(): Reads<Float32Array> {
+    yield* this.readUpTo(this.ids.length - 1, false);
     return Float32Array.from(this.#entropies.slice(0, Math.max(0, this.ids.length - 1)));
   }
 
-  patchLengths(): null {
+  // deno-lint-ignore require-yield
+  *patchLengthsReads(): Reads<null> {
     return null;
   }
 
@@ -185,7 +237,7 @@ class CachedByteLm extends Pending implements NextByteStepper {
 }
 
 /** Re-runs the whole model on the whole prefix; remembers the last run's entropies. */
-abstract class Rerun {
+abstract class Rerun extends Readers {
   protected readonly ids: number[] = [];
   /** Entropies `[n]` of the last run over the first n bytes (n = `scored`). */
   protected lastEntropies: Float32Array = new Float32Array(0);
@@ -200,16 +252,22 @@ abstract class Rerun {
     this.ids.push(id);
   }
 
-  entropies(): Float32Array {
+  *entropiesReads(): Reads<Float32Array> {
     const n = Math.max(0, this.ids.length - 1);
-    if (this.scored !== n) this.score(n);
+    if (this.scored !== n) yield* this.score(n);
     return this.lastEntropies.slice(0, n);
   }
 
   /** Entropies over the first n bytes, without logits. */
-  protected abstract score(n: number): void;
+  protected abstract score(n: number): Reads<void>;
 
   dispose(): void {}
+}
+
+/** Next-byte entropies `[T]` of a byte LM over `ids` `[T]` (reads its logits `[T, 260]` back). */
+function* lmEntropies(lm: ByteLm, ids: readonly number[]): Reads<Float32Array> {
+  if (ids.length === 0) return new Float32Array(0);
+  return entropiesOf(yield lm.logits([ids]), ids.length);
 }
 
 class RerunBlt extends Rerun implements NextByteStepper {
@@ -228,10 +286,10 @@ class RerunBlt extends Rerun implements NextByteStepper {
   }
 
   /** Entropies and patch lengths of `ids[0..n)` plus the next byte's slot. */
-  protected score(n: number): void {
+  protected *score(n: number): Reads<void> {
     const ids = this.ids.slice(0, n), cfg = this.#blt.config.patching;
-    this.lastEntropies = n > 0 && cfg.mode === "entropy"
-      ? this.#blt.patcher!.entropies([ids])[0]
+    this.lastEntropies = cfg.mode === "entropy"
+      ? yield* lmEntropies(this.#blt.patcher!, ids)
       : new Float32Array(0);
     this.#lastLengths = n > 0
       ? nextBytePatchLengths(cfg, ids, cfg.mode === "entropy" ? this.lastEntropies : null)
@@ -239,24 +297,26 @@ class RerunBlt extends Rerun implements NextByteStepper {
     this.scored = n;
   }
 
-  logits(): Float32Array {
+  *logitsReads(): Reads<Float32Array> {
     const T = this.ids.length;
     if (T === 0) throw new Error("logits(): push at least one byte (BOS) first");
-    this.score(T);
+    yield* this.score(T);
     // One placeholder byte fills the next byte's slot so that the last byte reads the patch it
     // closes; causality keeps it out of the logits at T − 1.
     const out = this.#blt.forward([[...this.ids, BOE_ID]], { patchLengths: [this.#lastLengths] });
-    const row = tf.tidy(() => tf.slice(out.logits, [0, T - 1, 0], [1, 1, -1]));
+    const row = tf.tidy(() => tf.slice(out.logits, [0, T - 1, 0], [1, 1, -1])); // [1, 1, 260]
     out.logits.dispose();
-    const data = row.dataSync() as Float32Array;
-    row.dispose();
-    return data;
+    return yield row;
   }
 
-  patchLengths(): number[] {
+  *patchLengthsReads(): Reads<number[]> {
     const n = this.ids.length - 1;
-    if (this.scored !== n) this.score(n);
+    if (this.scored !== n) yield* this.score(n);
     return this.#lastLengths.slice();
+  }
+
+  override patchLengths(): number[] {
+    return readSync(this.patchLengthsReads());
   }
 }
 
@@ -268,25 +328,27 @@ class RerunByteLm extends Rerun implements NextByteStepper {
     this.#lm = lm;
   }
 
-  protected score(n: number): void {
-    this.lastEntropies = n > 0
-      ? this.#lm.entropies([this.ids.slice(0, n)])[0]
-      : new Float32Array(0);
+  protected *score(n: number): Reads<void> {
+    this.lastEntropies = yield* lmEntropies(this.#lm, this.ids.slice(0, n));
     this.scored = n;
   }
 
-  logits(): Float32Array {
+  *logitsReads(): Reads<Float32Array> {
     const T = this.ids.length;
     if (T === 0) throw new Error("logits(): push at least one byte (BOS) first");
-    const all = this.#lm.logits([this.ids]); // [1, T, 260]
-    const data = all.dataSync() as Float32Array;
-    all.dispose();
-    this.lastEntropies = entropiesOf(data, T);
-    this.scored = T;
-    return data.slice((T - 1) * 260, T * 260);
+    const row = tf.tidy(() => {
+      const all = this.#lm.logits([this.ids]); // [1, T, 260]
+      return tf.slice(all, [0, T - 1, 0], [1, 1, -1]); // [1, 1, 260]: only the last row is read
+    });
+    return yield row;
   }
 
-  patchLengths(): null {
+  // deno-lint-ignore require-yield
+  *patchLengthsReads(): Reads<null> {
+    return null;
+  }
+
+  override patchLengths(): null {
     return null;
   }
 }
