@@ -136,6 +136,32 @@ Deno.test("wasm Concat = cpu on every axis, short and long runs, int and bool, e
   close(cpu, wasm, 0);
 });
 
+Deno.test("wasm GatherV2 = cpu on every axis, index shapes, int values; bad indices throw", async () => {
+  const x = () => r([4, 5, 70], 1);
+  const [cpu, wasm] = await onBoth(() => [
+    tf.gather(x(), [3, 0, 3], 0),
+    tf.gather(x(), tf.tensor2d([[1, 4], [0, 0]], [2, 2], "int32"), 1), // [4, 2, 2, 70]
+    tf.gather(x(), [69, 0, 5], 2), // short rows: value by value
+    tf.gather(tf.range(0, 20, 1, "int32").reshape([5, 4]), [4, 1], 0),
+    tf.gather(x(), tf.tensor1d([], "int32"), 0),
+  ]);
+  close(cpu, wasm, 0);
+  await tf.setBackend("wasm");
+  assert.throws(() => tf.gather(tf.zeros([3, 2]), [3]), /index value 3 is not in \[0, 2\]/);
+});
+
+Deno.test("wasm Identity shares its input's data; clones outlive their source", async () => {
+  await tf.setBackend("wasm");
+  const a = tf.tensor1d([1, 2, 3]);
+  const b = tf.clone(a);
+  a.dispose();
+  assert.deepEqual(Array.from(b.dataSync()), [1, 2, 3]);
+  const v = tf.variable(b);
+  v.assign(tf.tensor1d([4, 5, 6]));
+  assert.deepEqual(Array.from(b.dataSync()), [1, 2, 3]); // assign never writes in place
+  tf.dispose([b, v]);
+});
+
 Deno.test("wasm kernels leak no tensors", async () => {
   await tf.setBackend("wasm");
   const a = r([2, 8, 4], 7), b = r([2, 8, 4], 8);
@@ -143,6 +169,7 @@ Deno.test("wasm kernels leak no tensors", async () => {
   for (let i = 0; i < 5; i++) {
     tf.tidy(() => tf.matMul(a, b, true, false).add(tf.split(a, 2, 2)[0].sum())).dispose();
     tf.tidy(() => tf.concat([tf.tile(a, [1, 1, 2]), tf.lessEqual(b, tf.scalar(0))], 2)).dispose();
+    tf.tidy(() => tf.clone(tf.gather(a, [1, 0], 1))).dispose();
   }
   assert.equal(tf.memory().numTensors, before);
   tf.dispose([a, b]);
