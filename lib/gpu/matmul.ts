@@ -16,19 +16,23 @@ const TARGET_WORKGROUPS = 264;
 /** Shortest k range one split-K workgroup gets (keeps the partial sums worth their traffic). */
 const MIN_K_CHUNK = 256;
 
-let unrolledForm = false;
+// On an H100 (Deno 2.9.6 WebGPU → Vulkan, 2026-11-22, bench/matmul_sweep.ts) the loop form ran
+// at 1.5–1.9 TFLOP/s on every preset shape and the unrolled form at 22–30 (4096³: 29.7; the
+// weight-gradient shape with split-K: 22.1): the driver kept the loops' register arrays in local
+// memory. Hence unrolled by default.
+let unrolledForm = true;
 
 /**
- * Chooses the WGSL form of our matmul for later calls: false (default) the loop form of
- * `matmulWgsl`, true its fully unrolled form (same tile and split-K; see `matmulWgsl`'s
- * `unrolled`). Both are cached under their own pipeline keys.
+ * Chooses the WGSL form of our matmul for later calls: true (default) the fully unrolled form of
+ * `matmulWgsl` (see its `unrolled`), false the loop form (same tile and split-K; 15× slower on
+ * an H100, kept for comparison). Both are cached under their own pipeline keys.
  *
  * @example
  * ```ts
  * import { matmulUnrolled, setMatmulUnrolled } from "./matmul.ts";
- * setMatmulUnrolled(true);
- * console.log(matmulUnrolled()); // true
  * setMatmulUnrolled(false);
+ * console.log(matmulUnrolled()); // false
+ * setMatmulUnrolled(true);
  * ```
  */
 export function setMatmulUnrolled(on: boolean): void {

@@ -6,7 +6,7 @@ import {
   STOCK_BATCH_MAT_MUL,
   stockMatMul,
 } from "../../lib/gpu/register.ts";
-import { planMatmul, setMatmulUnrolled } from "../../lib/gpu/matmul.ts";
+import { matmulUnrolled, planMatmul, setMatmulUnrolled } from "../../lib/gpu/matmul.ts";
 import { matmulWgsl } from "../../lib/gpu/matmul_wgsl.ts";
 import { maxAbsDiff, seeded, useWebgpu } from "./webgpu_setup.ts";
 
@@ -23,14 +23,15 @@ function naive(a: Float32Array, b: Float32Array, m: number, k: number, n: number
   return c;
 }
 
-// Runs `body` with our matmul emitting the given WGSL form, then restores the default.
+// Runs `body` with our matmul emitting the given WGSL form, then restores the previous one.
 async function withForm(unrolled: boolean, body: () => Promise<void>): Promise<void> {
   await useWebgpu();
+  const before = matmulUnrolled();
   setMatmulUnrolled(unrolled);
   try {
     await body();
   } finally {
-    setMatmulUnrolled(false);
+    setMatmulUnrolled(before);
   }
 }
 
