@@ -325,9 +325,10 @@ async function run(options: TrainOptions, state: RunState): Promise<TrainResult>
  */
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const config = resolveTrainConfig(options.config ?? {});
-  const workers = await startGradientWorkers(options.model, config.workers, options.workerModel);
   const optimizer = new AdamW(options.model.namedVariables(), config, options.decays);
+  let workers: GradientWorkers | null = null;
   try {
+    workers = await startGradientWorkers(options.model, config.workers, options.workerModel);
     const state = { config, optimizer, workers, step: 0, nextBatchIndex: 0, checkpoint: null };
     return await run(options, state);
   } finally {
@@ -388,10 +389,11 @@ export async function resume(dir: string, options: TrainOptions): Promise<TrainR
     resolveTrainConfig(ckpt.trainConfig ?? {}),
   );
   loadWeights(options.model, ckpt.weights, ckpt.dir);
-  const workers = await startGradientWorkers(options.model, config.workers, options.workerModel);
   const optimizer = new AdamW(options.model.namedVariables(), config, options.decays);
+  let workers: GradientWorkers | null = null;
   try {
     optimizer.load(ckpt.optimizer);
+    workers = await startGradientWorkers(options.model, config.workers, options.workerModel);
     const slash = ckpt.dir.lastIndexOf("/");
     const runDir = slash >= 0 ? ckpt.dir.slice(0, slash) : ".";
     const resumed = { ...options, checkpointDir: options.checkpointDir ?? runDir };

@@ -5,7 +5,7 @@ import { type BltConfig, resolveConfig } from "../../lib/config.ts";
 import { createBlt } from "../../lib/model/blt.ts";
 import { loadCheckpoint } from "../../lib/train/checkpoint.ts";
 import { resolveTrainConfig } from "../../lib/train/config.ts";
-import { train, type TrainOptions, type TrainResult } from "../../lib/train/loop.ts";
+import { resume, train, type TrainOptions, type TrainResult } from "../../lib/train/loop.ts";
 import { sliceRows, splitShares, startGradientWorkers } from "../../lib/train/parallel.ts";
 import type { Batch } from "../../lib/train/types.ts";
 
@@ -206,6 +206,42 @@ Deno.test("workers=2: the step-1 checkpoint survives a worker failure at step 2"
     }
   } finally {
     model.dispose();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("workers=2: resume continues a checkpoint as workers=1 does", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const first = createBlt(STATIC, 3);
+    const config = { steps: 3, warmupSteps: 1, evalEvery: 0, gradAccumulation: 2 };
+    await train({
+      model: first,
+      data: source(2),
+      config: { ...config, steps: 1 },
+      checkpointDir: dir,
+    });
+    first.dispose();
+    const losses: number[][] = [];
+    for (const workers of [1, 2]) {
+      const model = createBlt(STATIC, 99); // weights come from the checkpoint
+      const out = await Deno.makeTempDir();
+      try {
+        const r = await resume(dir, {
+          model,
+          data: source(2),
+          config: { ...config, workers },
+          checkpointDir: out,
+        });
+        assert.equal(r.step, 3);
+        losses.push(r.history.map((m) => m.loss));
+      } finally {
+        model.dispose();
+        await Deno.remove(out, { recursive: true });
+      }
+    }
+    losses[0].forEach((l, i) => assert(Math.abs(l - losses[1][i]) < 1e-5, `${l} ${losses[1][i]}`));
+  } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });
