@@ -27,6 +27,7 @@ import { type BltConfig, type PresetName, resolveConfig } from "../lib/config.ts
 import { createBlt } from "../lib/model/blt.ts";
 import { bltFlopsPerByte } from "../lib/model/flops.ts";
 import { train } from "../lib/train/loop.ts";
+import { microBatching } from "../lib/train/pipeline_run.ts";
 import type { StepMetrics } from "../lib/train/loop.ts";
 import {
   bufferFindings,
@@ -205,7 +206,22 @@ async function runPreset(
     return r;
   });
   const pl = staticBenchPatches(seq);
-  const data = { batchAt: () => ({ ids: rows, patchLengths: rows.map(() => pl) }) };
+  // On the CPU backends the batch runs as micro-batches with gradient accumulation, as
+  // `deno task train` does: the tiny preset's 8×1024 batch in one piece overflows the wasm heap.
+  const micro = microBatching(batch, seq, tf.getBackend(), {});
+  const accumulate = micro.gradAccumulation ?? 1;
+  const data = {
+    batchAt: (i: number) => {
+      const part = rows.slice(
+        (i % accumulate) * micro.batchSize,
+        (i % accumulate + 1) * micro.batchSize,
+      );
+      return { ids: part, patchLengths: part.map(() => pl) };
+    },
+  };
+  if (accumulate > 1) {
+    log(`${preset}: ${accumulate} micro-batches of ${micro.batchSize} rows per step (CPU backend)`);
+  }
   const meanPatch = (seq - 1) / (pl.length - 1);
   const flopsPerByte =
     bltFlopsPerByte(config, { meanPatchSize: meanPatch, contextBytes: seq }).training;
@@ -227,6 +243,7 @@ async function runPreset(
         warmupSteps: 1,
         evalEvery: 0,
         checkpointEvery: 0,
+        ...(accumulate > 1 ? { gradAccumulation: accumulate } : {}),
         ...(opts.workers === undefined ? {} : { workers: opts.workers }),
       },
       trainFlopsPerByte: flopsPerByte,
