@@ -50,7 +50,21 @@ export interface ForwardOptions {
   readonly patchLengths?: readonly (readonly number[])[];
   /** Also return every stage's tensors. */
   readonly intermediates?: boolean;
+  /** Called after each stage (`hash`, `encoder`, `global`, `decoder`, `lm_head`): a hook for
+   * measuring tools (bench/memory_bench.ts attributes bytes to stages with it). */
+  readonly onStage?: (stage: ForwardStage) => void;
 }
+
+/**
+ * The stages {@link ForwardOptions.onStage} reports, in order.
+ *
+ * @example
+ * ```ts
+ * import type { ForwardStage } from "./blt.ts";
+ * const s: ForwardStage = "global";
+ * ```
+ */
+export type ForwardStage = "hash" | "encoder" | "global" | "decoder" | "lm_head";
 
 /**
  * What {@link Blt.forward} returns; the caller disposes the tensors.
@@ -149,6 +163,7 @@ export class Blt implements TrainableModel {
     const P = pool.P;
     const slots = decoderGather(lengths, T, k);
     const docs = cfg.resetAtEos ? byteDocIds(ids) : null;
+    const mark = options.onStage ?? (() => {});
     const stages = tf.tidy(() => {
       // Masks and positions shared by the stages.
       const byteDocs = docs && tf.tensor2d(docs, [B, T], "int32");
@@ -159,6 +174,7 @@ export class Blt implements TrainableModel {
 
       // 1. Hash n-gram embeddings (§3.2.1).
       const embeddings = hashEmbeddings(this.params, cfg, ids); // [B, T, hE]
+      mark("hash");
 
       // 2. Local encoder + cross-attention pooling into k states per patch (§3.2.2).
       const valid = tf.tensor3d(pool.valid, [B, P, pool.L], "bool");
@@ -175,6 +191,7 @@ export class Blt implements TrainableModel {
         encRope.sin,
         causalBias(T, cfg.encoder.slidingWindow, byteDocs),
       ); // [B, T, hE], [B, P·k, hE]
+      mark("encoder");
 
       // 3. Latent global transformer over patches (§3.1).
       const globalHidden = latentTransformer(
@@ -185,6 +202,7 @@ export class Blt implements TrainableModel {
         globalRope.sin,
         causalBias(P, cfg.global.slidingWindow, patchDocs),
       ); // [B, P, hG]
+      mark("global");
 
       // 4. Local decoder reading the previous patch's global state (§3.3).
       const decoderOutput = localDecoder(
@@ -197,9 +215,11 @@ export class Blt implements TrainableModel {
         decRope.sin,
         causalBias(T, cfg.decoder.slidingWindow, byteDocs),
       ); // [B, T, hD]
+      mark("decoder");
 
       // 5. LM head over the 260 byte ids.
       const logits = linear(decoderOutput, this.params.get(LM_HEAD)) as tf.Tensor3D; // [B, T, 260]
+      mark("lm_head");
       return options.intermediates
         ? { logits, embeddings, encoderHidden, encoderPatches, globalHidden, decoderOutput }
         : { logits };
