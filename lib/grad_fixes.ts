@@ -9,6 +9,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import "./lean_backward.ts";
 
 function expandedDy(dy: tf.Tensor, x: tf.Tensor, axis: number | number[]): tf.Tensor {
   const axes = tf.util.parseAxisParam(axis, x.shape);
