@@ -80,20 +80,73 @@ export interface KeyGather {
 /** Above this many keys per group the products go through matMul (see smallBatchedMatMul). */
 const ELEMENTWISE_MAX_KEYS = 16;
 
+// x [N, Q, d] · yᵀ [N, S, d] → [N, Q, S] as broadcast multiply + sum (the [N, Q, S, d] products
+// exist only inside the op).
+function productsT(x: tf.Tensor, y: tf.Tensor): tf.Tensor {
+  return tf.sum(tf.mul(tf.expandDims(x, 2), tf.expandDims(y, 1)), 3);
+}
+
+// x [N, Q, S] · y [N, S, d] → [N, Q, d] likewise.
+function products(x: tf.Tensor, y: tf.Tensor): tf.Tensor {
+  return tf.sum(tf.mul(tf.expandDims(x, 3), tf.expandDims(y, 1)), 2);
+}
+
+// Σ_q a[n, q, s] · b[n, q, d] → [N, S, d]: the gradient of either product for its right operand.
+function productsOverQ(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  return tf.sum(tf.mul(tf.expandDims(a, 3), tf.expandDims(b, 2)), 1);
+}
+
+// The two products with their gradients written out, so that the backward pass keeps only x and
+// y (tf.sum's own gradient would keep the [N, Q, S, d] products alive until backward: 4× the
+// attention's [B, T, h] activations per decoder cross-attention layer).
+type CustomGradBody = (...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  value: tf.Tensor;
+  gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[];
+};
+
+const elementwiseT = tf.customGrad(
+  ((x: tf.Tensor, y: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([x, y]);
+    return {
+      value: productsT(x, y), // [N, Q, S]
+      // dx[n,q,d] = Σ_s dz[n,q,s] y[n,s,d]; dy[n,s,d] = Σ_q dz[n,q,s] x[n,q,d]
+      gradFunc: (dz: tf.Tensor, [sx, sy]: tf.Tensor[]) => [products(dz, sy), productsOverQ(dz, sx)],
+    };
+  }) as unknown as CustomGradBody,
+);
+const elementwise = tf.customGrad(
+  ((x: tf.Tensor, y: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([x, y]);
+    return {
+      value: products(x, y), // [N, Q, d]
+      // dx[n,q,s] = Σ_d dz[n,q,d] y[n,s,d]; dy[n,s,d] = Σ_q x[n,q,s] dz[n,q,d]
+      gradFunc: (
+        dz: tf.Tensor,
+        [sx, sy]: tf.Tensor[],
+      ) => [productsT(dz, sy), productsOverQ(sx, dz)],
+    };
+  }) as unknown as CustomGradBody,
+);
+
 /**
  * x [N, Q, d] · yᵀ [N, S, d] (transposeY) or x [N, Q, S] · y [N, S, d], where N is huge (one
  * matrix per byte or patch and head) and Q, S are tiny (k slots, a patch's bytes). As broadcast
  * multiply + sum this is a few large elementwise ops instead of N tiny matrix products, which the
- * wasm backend runs one by one and WebGPU cannot even dispatch past 65,535 groups.
+ * wasm backend runs one by one and WebGPU cannot even dispatch past 65,535 groups. The products
+ * `[N, Q, S, d]` are temporaries of the op, forward and backward: only x and y are kept.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { smallBatchedMatMul } from "./cross_attention.ts";
+ * const x = tf.ones([3, 1, 4]), y = tf.ones([3, 2, 4]); // [N, Q, d], [N, S, d]
+ * console.log(smallBatchedMatMul(x, y, true).shape); // [3, 1, 2]
+ * ```
  */
-function smallBatchedMatMul(x: tf.Tensor, y: tf.Tensor, transposeY: boolean): tf.Tensor3D {
+export function smallBatchedMatMul(x: tf.Tensor, y: tf.Tensor, transposeY: boolean): tf.Tensor3D {
   const keys = (transposeY ? y.shape[1] : x.shape[2]) ?? 0;
   if (keys > ELEMENTWISE_MAX_KEYS) return tf.matMul(x, y, false, transposeY) as tf.Tensor3D;
-  return tf.tidy(() =>
-    transposeY
-      ? tf.sum(tf.mul(tf.expandDims(x, 2), tf.expandDims(y, 1)), 3) // [N, Q, S, d] → [N, Q, S]
-      : tf.sum(tf.mul(tf.expandDims(x, 3), tf.expandDims(y, 1)), 2) // [N, Q, S, d] → [N, Q, d]
-  ) as tf.Tensor3D;
+  return (transposeY ? elementwiseT(x, y) : elementwise(x, y)) as tf.Tensor3D;
 }
 
 /**
