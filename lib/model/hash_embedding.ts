@@ -66,7 +66,48 @@ export function hashEmbeddings(
     const own = tf.gather(p.get(BYTE_TABLE), byteIds) as tf.Tensor3D; // [B, T, hE]
     if (fused === null) return own;
     const hashIds = tf.tensor3d(fused.ids, [B, T, fused.nTables], "int32");
-    const hashed = tf.sum(tf.gather(p.get(HASH_TABLE), hashIds), 2); // [B, T, hE]
-    return tf.add(own, hashed) as tf.Tensor3D;
+    return tf.add(own, gatherSum(p.get(HASH_TABLE), hashIds)) as tf.Tensor3D;
   });
+}
+
+/**
+ * Σ_j table[ids[b, t, j]] → `[B, T, h]` for ids `[B, T, n]`: tf.sum(tf.gather(table, ids), 2)
+ * with its gradient written out, so that the `[B, T, n, h]` rows are a temporary of the op
+ * instead of a tensor kept for the backward pass (tf.sum's gradient keeps its input), and the
+ * table's gradient is one segment sum (tf.gather's adds two table-sized transposes).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { gatherSum } from "./hash_embedding.ts";
+ * const table = tf.tensor2d([1, 2, 10, 20, 100, 200], [3, 2]);
+ * const ids = tf.tensor3d([0, 2, 1, 1], [1, 2, 2], "int32"); // [B=1, T=2, n=2]
+ * console.log(gatherSum(table, ids).arraySync()); // [[[101, 202], [20, 40]]]
+ * ```
+ */
+export function gatherSum(table: tf.Tensor, ids: tf.Tensor): tf.Tensor3D {
+  const [B, T, n] = ids.shape;
+  const [rows, h] = table.shape;
+  const f = tf.customGrad(
+    ((t: tf.Tensor, save: tf.GradSaveFunc) => {
+      save([ids]);
+      return {
+        value: tf.sum(tf.gather(t, ids), 2), // [B, T, h]
+        gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) => {
+          const spread = tf.broadcastTo(tf.reshape(dy, [B, T, 1, h]), [B, T, n, h]);
+          return [
+            tf.unsortedSegmentSum(
+              tf.reshape(spread, [B * T * n, h]),
+              tf.reshape(saved, [-1]),
+              rows,
+            ),
+          ];
+        },
+      };
+    }) as unknown as (...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      value: tf.Tensor;
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[];
+    },
+  );
+  return f(table) as tf.Tensor3D;
 }
