@@ -183,16 +183,47 @@ export function selfAttention(
   });
 }
 
-// softmax(q·kᵀ·scale + bias)·v with the scores materialised: [B, H, T, d].
-function denseAttention(
+/**
+ * softmax(q·kᵀ·scale + bias)·v with the scores materialised: q, k, v `[B, H, T, d]` → `[B, H, T, d]`.
+ * The gradient is written out so that the backward pass keeps q, k, v and the probabilities
+ * `[B, H, T, T]` only, as PyTorch's eager attention does; tfjs's own gradients would also keep
+ * the raw and the scaled scores (two more `[B, H, T, T]` tensors per layer).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { causalBias, denseAttention } from "./attention.ts";
+ * const q = tf.ones([1, 1, 3, 2]);
+ * console.log(denseAttention(q, q, q, 0.5, causalBias(3)).shape); // [1, 1, 3, 2]
+ * ```
+ */
+export function denseAttention(
   q: tf.Tensor,
   k: tf.Tensor,
   v: tf.Tensor,
   scale: number,
   bias: tf.Tensor,
 ): tf.Tensor {
-  const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), scale), bias); // [B, H, T, T]
-  return tf.matMul(tf.softmax(scores), v);
+  const f = tf.customGrad(
+    ((qq: tf.Tensor, kk: tf.Tensor, vv: tf.Tensor, save: tf.GradSaveFunc) => {
+      const probs = tf.softmax(tf.add(tf.mul(tf.matMul(qq, kk, false, true), scale), bias)); // [B, H, T, T]
+      save([qq, kk, vv, probs]);
+      return {
+        value: tf.matMul(probs, vv), // [B, H, T, d]
+        gradFunc: (dy: tf.Tensor, [sq, sk, sv, p]: tf.Tensor[]) => {
+          const dv = tf.matMul(p, dy, true, false); // [B, H, T, d]
+          const dp = tf.matMul(dy, sv, false, true); // [B, H, T, T]
+          // softmax: ds = p ⊙ (dp − Σ_s dp ⊙ p), then the scale
+          const ds = tf.mul(tf.mul(p, tf.sub(dp, tf.sum(tf.mul(dp, p), -1, true))), scale);
+          return [tf.matMul(ds, sk), tf.matMul(ds, sq, true, false), dv];
+        },
+      };
+    }) as unknown as (...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      value: tf.Tensor;
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[];
+    },
+  );
+  return f(q, k, v) as tf.Tensor;
 }
 
 // The compact mask's attention: fused kernel when the head size allows, else dense. [B, H, T, d]
