@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import "../lib/wasm_kernels.ts";
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { clearMatMulCache, matMulRoute } from "../lib/wasm_kernels.ts";
 
 /** Runs `f` on the cpu backend (reference) and on wasm (our kernels), returning both results. */
 async function onBoth(f: () => tf.Tensor | tf.Tensor[]): Promise<[number[][], number[][]]> {
@@ -43,6 +44,76 @@ Deno.test("wasm BatchMatMul: transposes, shared weights, equal batches, broadcas
     const [cpu, wasm] = await onBoth(() => tf.matMul(r(sa, 1), r(sb, 2), ta, tb));
     close(cpu, wasm);
   }
+});
+
+Deno.test("wasm BatchMatMul routes at the thresholds = cpu (few rows, stock rows, small products)", async () => {
+  const cases: [number[], number[], boolean, boolean, string][] = [
+    [[1, 16], [24, 16], false, true, "fewRows"], // generation's dense layer: one row
+    [[2, 32, 16], [24, 16], false, true, "fewRows"], // 64 rows in all: the last cached size
+    [[65, 16], [24, 16], false, true, "blocked"], // 65 rows: per-call transpose
+    [[16, 3], [16, 5], true, false, "fewRows"], // transposed a, few rows
+    [[16, 3], [5, 16], true, true, "fewRows"],
+    [[5, 7], [1, 7, 3], false, false, "fewRows"], // b's unit batch broadcasts: [1, 5, 3]
+    [[1, 4, 1, 32], [1, 4, 27, 32], false, true, "stock"], // generation's attention
+    [[2, 3, 4, 9], [2, 3, 9, 70], false, false, "stock"], // 4 rows a matrix
+    [[2, 8, 64], [2, 64, 64], false, false, "stock"], // 32768 multiply-adds a matrix
+    [[2, 8, 64], [2, 65, 64], false, true, "blocked"], // 33280
+    [[2, 5, 80], [2, 90, 80], false, true, "blocked"], // 5 rows, 36000
+    [[2, 80, 5], [2, 80, 90], true, false, "blocked"],
+  ];
+  for (const [sa, sb, ta, tb, route] of cases) {
+    assert.equal(matMulRoute(sa, sb, ta, tb), route, `${sa} × ${sb}`);
+    const [cpu, wasm] = await onBoth(() => {
+      const c = tf.matMul(r(sa, 1), r(sb, 2), ta, tb);
+      return [c, tf.tensor1d(c.shape)];
+    });
+    close(cpu, wasm, 1e-3);
+  }
+});
+
+Deno.test("wasm BatchMatMul few-row products reuse a weight's transpose; new weights get theirs", async () => {
+  await tf.setBackend("wasm");
+  clearMatMulCache();
+  const wasm = tf.backend() as BackendWasm;
+  const x = r([1, 16], 1);
+  const reference = async (w: tf.Tensor) => {
+    await tf.setBackend("cpu");
+    const wc = tf.tensor(w.dataSync(), w.shape), xc = tf.tensor(x.dataSync(), x.shape);
+    const out = Array.from(tf.matMul(xc, wc, false, true).dataSync());
+    tf.dispose([wc, xc]);
+    await tf.setBackend("wasm");
+    return out;
+  };
+  const before = wasm.numDataIds();
+  const w1 = r([24, 16], 2);
+  const want1 = await reference(w1);
+  for (let i = 0; i < 3; i++) {
+    const y = tf.matMul(x, w1, false, true);
+    close([want1], [Array.from(y.dataSync())]);
+    y.dispose();
+  }
+  assert.equal(wasm.numDataIds(), before + 2); // w1 and its cached transpose
+  w1.dispose();
+  const w2 = tf.tidy(() => tf.mul(r([24, 16], 3), 2)); // may reuse w1's freed heap bytes, never its dataId
+  const want2 = await reference(w2);
+  const y2 = tf.matMul(x, w2, false, true);
+  close([want2], [Array.from(y2.dataSync())]);
+  y2.dispose();
+  assert.equal(wasm.numDataIds(), before + 2); // w1's copy freed at this miss; w2 and its copy
+  clearMatMulCache();
+  assert.equal(wasm.numDataIds(), before + 1);
+  tf.dispose([x, w2]);
+});
+
+Deno.test("wasm BatchMatMul one-row dense gradients (few-row paths, transposed a) = cpu", async () => {
+  const [cpu, wasm] = await onBoth(() => {
+    const x = r([1, 12], 3), w = r([20, 12], 4);
+    const g = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(tf.square(tf.matMul(a, b, false, true)))
+    );
+    return g([x, w]);
+  });
+  close(cpu, wasm, 1e-3);
 });
 
 Deno.test("wasm BatchMatMul gradients = cpu", async () => {
