@@ -8,7 +8,8 @@
  * done. The peak of a step is then all activations kept for backward *plus* a gradient for each
  * of them. PyTorch's autograd releases both as soon as a node's backward has run; so does this:
  * after node i's gradient functions ran, the gradients of node i's outputs (all their consumers
- * come later on the tape, so were already processed) and node i's saved tensors are disposed.
+ * come later on the tape, so were already processed) and node i's saved tensors are disposed;
+ * nodes on no path from the xs to y (masks, index arithmetic) free theirs before the walk.
  *
  * Same tape filter, same order of gradient functions, same accumulation (`add`), so the results
  * are bit for bit those of tfjs; only the lifetimes differ. Higher-order gradients (a gradient
@@ -180,6 +181,11 @@ export function installLeanBackward(): GradientsFn {
         "Cannot compute gradient of y=f(x) with respect to x. Make sure that the f you passed " +
           "encloses all operations that lead from x to y.",
       );
+    }
+    // Nodes off every x → y path never run their gradient: free what they saved now.
+    const onPath = new Set(filtered.map((node) => node.id));
+    for (const node of tape) {
+      if (!onPath.has(node.id)) { for (const t of node.saved ?? []) t.dispose(); }
     }
     return engine.tidy("backward", () => {
       const grads = new Map<number, tf.Tensor>();
