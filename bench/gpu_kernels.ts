@@ -1,11 +1,15 @@
 /**
  * Micro-benchmark of our WGSL kernels against tfjs's stock webgpu kernels: GFLOP/s of the matmul
- * shapes of the small/medium presets (forward and the two gradient products), then fused vs
- * plain-tfjs attention. Needs a WebGPU adapter (`navigator.gpu`).
+ * shapes of the small/medium presets (forward and the two gradient products), then the fused
+ * attention kernels (forward, dQ, dK/dV, and forward+backward through tf.grads) in both WGSL
+ * forms (loops / unrolled, `setAttentionUnrolled`) against plain tfjs on the presets' attention
+ * shapes. Needs a WebGPU adapter (`navigator.gpu`).
  *
- *   deno run -A bench/gpu_kernels.ts            # full shapes (a real GPU)
- *   deno run -A bench/gpu_kernels.ts --quick    # tiny shapes (software adapter smoke run)
- *   deno bundle --platform deno -o .gpu/app.js bench/gpu_kernels.ts && deno run -A .gpu/app.js
+ *   deno run -A bench/gpu_kernels.ts                    # full shapes (a real GPU)
+ *   deno run -A bench/gpu_kernels.ts --only attention   # attention only (or --only matmul)
+ *   deno run -A bench/gpu_kernels.ts --quick            # tiny shapes (software adapter smoke run)
+ *   deno bundle --platform deno -o .gpu/gpu_kernels.js bench/gpu_kernels.ts &&
+ *     deno run -A .gpu/gpu_kernels.js --only attention
  *
  * @module
  */
@@ -14,12 +18,19 @@ import "@tensorflow/tfjs-backend-webgpu";
 import {
   attentionFlops,
   enableGpuKernels,
-  fusedAttention,
   matmulFlops,
   referenceAttention,
   stockMatMul,
   timeKernel,
 } from "../lib/gpu/mod.ts";
+import {
+  attentionBackwardDkv,
+  attentionBackwardDq,
+  attentionForward,
+  attentionUnrolled,
+  fusedAttention,
+  setAttentionUnrolled,
+} from "../lib/gpu/attention.ts";
 
 interface MatmulCase {
   readonly name: string;
@@ -46,70 +57,170 @@ function flopsOf(c: MatmulCase): number {
 }
 
 const quick = Deno.args.includes("--quick");
+const onlyAt = Deno.args.indexOf("--only");
+const only = onlyAt < 0 ? "all" : Deno.args[onlyAt + 1];
+if (!["all", "matmul", "attention"].includes(only)) {
+  throw new Error(`bench/gpu_kernels.ts: --only takes 'matmul' or 'attention', found '${only}'.`);
+}
 if (!(await tf.setBackend("webgpu"))) {
   throw new Error("bench/gpu_kernels.ts: tfjs could not start the 'webgpu' backend.");
 }
 enableGpuKernels();
 const iters = quick ? 2 : 20;
 // small preset: 16 × 4096 bytes, h_E = 256; medium: h_E = 512; global model rows ≈ bytes / 4.5.
-const cases = quick ? layerCases("quick [256,64]x[64,96]", 256, 64, 96) : [
-  ...layerCases("small enc qkv [65536,256]x[256,768]", 16 * 4096, 256, 768),
-  ...layerCases("small enc mlp [65536,256]x[256,1024]", 16 * 4096, 256, 1024),
-  ...layerCases("medium enc qkv [65536,512]x[512,1536]", 16 * 4096, 512, 1536),
-  ...layerCases("medium global mlp [14592,1024]x[1024,4096]", 14592, 1024, 4096),
-];
+async function benchMatmul(): Promise<void> {
+  const cases = quick ? layerCases("quick [256,64]x[64,96]", 256, 64, 96) : [
+    ...layerCases("small enc qkv [65536,256]x[256,768]", 16 * 4096, 256, 768),
+    ...layerCases("small enc mlp [65536,256]x[256,1024]", 16 * 4096, 256, 1024),
+    ...layerCases("medium enc qkv [65536,512]x[512,1536]", 16 * 4096, 512, 1536),
+    ...layerCases("medium global mlp [14592,1024]x[1024,4096]", 14592, 1024, 4096),
+  ];
+
+  console.log("| case | stock ms | stock GFLOP/s | ours ms | ours GFLOP/s | speed-up | max |Δ| |");
+  console.log("|---|---|---|---|---|---|---|");
+  for (const c of cases) {
+    const a = tf.randomNormal(c.a), b = tf.randomNormal(c.b);
+    const flops = flopsOf(c);
+    const stock = await timeKernel(() => stockMatMul(a, b, c.transposeA, c.transposeB), {
+      flops,
+      iters,
+    });
+    const ours = await timeKernel(() => tf.matMul(a, b, c.transposeA, c.transposeB), {
+      flops,
+      iters,
+    });
+    const diff = tf.tidy(() =>
+      tf.max(tf.abs(tf.sub(
+        tf.matMul(a, b, c.transposeA, c.transposeB),
+        stockMatMul(a, b, c.transposeA, c.transposeB),
+      )))
+    );
+    const d = (await diff.data())[0];
+    console.log(
+      `| ${c.name} | ${stock.ms.toFixed(3)} | ${stock.gflops.toPrecision(3)} | ${
+        ours.ms.toFixed(3)
+      } | ` +
+        `${ours.gflops.toPrecision(3)} | ${(stock.ms / ours.ms).toFixed(2)}× | ${
+          d.toExponential(1)
+        } |`,
+    );
+    tf.dispose([a, b, diff]);
+  }
+}
+
+/** One attention shape of a preset: [B, heads, T, headDim], causal as the presets train. */
+interface AttnCase {
+  readonly name: string;
+  readonly shape: readonly [number, number, number, number];
+}
+
+// bench/train_bench.ts's batches (tiny 8×1024, small and medium 16×4096) with its static 4-byte
+// patches (global T = 1 + ⌈(T − 1)/4⌉); heads and head sizes from lib/config.ts's presets.
+const attnCases: readonly AttnCase[] = quick
+  ? [{ name: "quick", shape: [1, 2, 100, 16] }] // headDim 16: the software adapter compiles
+  // the forward at headDim 32/64 in 15–220 s per form
+  : [
+    { name: "tiny enc/dec", shape: [8, 4, 1024, 32] },
+    { name: "tiny global", shape: [8, 4, 257, 64] },
+    { name: "small enc/dec", shape: [16, 8, 4096, 32] },
+    { name: "small global", shape: [16, 8, 1025, 64] },
+    { name: "medium enc/dec", shape: [16, 16, 4096, 32] },
+    { name: "medium global", shape: [16, 16, 1025, 64] },
+  ];
+
+/** Largest [B, H, T, T] f32 score tensor plain tfjs gets here (it is timed on a slice). */
+const STOCK_SCORE_BYTES = 2 ** 28;
+
+async function maxDiff(a: tf.Tensor, b: tf.Tensor): Promise<number> {
+  const d = tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))));
+  const x = (await d.data())[0];
+  d.dispose();
+  return x;
+}
+
+const fmtMs = (ms: number) => ms.toFixed(3);
+
+async function benchAttention(): Promise<void> {
+  console.log(
+    "\nfused attention, causal; ms per call (FLOPs: QKᵀ and PV over the causal half; backward" +
+      " kernels recompute P, so dQ and dK/dV each count 1.5× and 2× of that)",
+  );
+  console.log(
+    "| shape | kernel | loops ms | unrolled ms | loops/unrolled | unrolled TFLOP/s | " +
+      "plain tfjs ms | max |Δ| unrolled vs loops |",
+  );
+  console.log("|---|---|---|---|---|---|---|---|");
+  const initial = attentionUnrolled();
+  for (const c of attnCases) {
+    const [b, h, t, d] = c.shape;
+    const q = tf.randomNormal([...c.shape]), k = tf.randomNormal([...c.shape]);
+    const v = tf.randomNormal([...c.shape]), dO = tf.randomNormal([...c.shape]);
+    const flops = attentionFlops(b, h, t, d, true);
+    const timings = new Map<string, number[]>();
+    const diffs = new Map<string, number>();
+    const outputs: tf.Tensor[][] = [];
+    for (const unrolled of [false, true]) {
+      setAttentionUnrolled(unrolled);
+      const { out, lse } = attentionForward(q, k, v);
+      const stats = tf.tidy(() => tf.stack([lse, tf.sum(tf.mul(dO, out), -1)], -1));
+      const grad = tf.grads((x: tf.Tensor, y: tf.Tensor, z: tf.Tensor) =>
+        tf.sum(tf.mul(fusedAttention(x, y, z), dO))
+      );
+      const kernels: [string, () => tf.Tensor | tf.Tensor[], number][] = [
+        ["forward", () => attentionForward(q, k, v).out, flops],
+        ["dQ", () => attentionBackwardDq(q, k, v, dO, stats), 1.5 * flops],
+        ["dK/dV", () => attentionBackwardDkv(q, k, v, dO, stats), 2 * flops],
+        ["forward+backward (tf.grads)", () => grad([q, k, v]), 4.5 * flops],
+      ];
+      for (const [name, fn, f] of kernels) {
+        const r = await timeKernel(fn, { flops: f, iters });
+        timings.set(name, [...(timings.get(name) ?? []), r.ms, r.tflops]);
+      }
+      const dq = attentionBackwardDq(q, k, v, dO, stats);
+      const [dk, dv] = attentionBackwardDkv(q, k, v, dO, stats);
+      outputs.push([out, dq, dk, dv]);
+      tf.dispose([lse, stats]);
+    }
+    const names = ["forward", "dQ", "dK/dV", "dK/dV"];
+    for (let i = 0; i < 4; i++) {
+      const x = await maxDiff(outputs[0][i], outputs[1][i]);
+      diffs.set(names[i], Math.max(diffs.get(names[i]) ?? 0, x));
+    }
+    tf.dispose(outputs.flat());
+    // Plain tfjs on the largest slice of heads whose [T, T] scores stay within STOCK_SCORE_BYTES.
+    const n = Math.max(1, Math.min(b * h, Math.floor(STOCK_SCORE_BYTES / (t * t * 4))));
+    const slice = (x: tf.Tensor) => tf.reshape(x, [b * h, t, d]).slice(0, n).reshape([1, n, t, d]);
+    const [sq, sk, sv, sdo] = [q, k, v, dO].map(slice);
+    const stockGrad = tf.grads((x: tf.Tensor, y: tf.Tensor, z: tf.Tensor) =>
+      tf.sum(tf.mul(referenceAttention(x, y, z), sdo))
+    );
+    const stockFwd = await timeKernel(() => referenceAttention(sq, sk, sv), { iters });
+    const stockFb = await timeKernel(() => stockGrad([sq, sk, sv]), { iters });
+    const scaleUp = (b * h) / n;
+    const stockNote = (ms: number) =>
+      n === b * h
+        ? fmtMs(ms)
+        : `${fmtMs(ms)} for ${n} of ${b * h} heads (×${scaleUp} ≈ ${fmtMs(ms * scaleUp)})`;
+    for (const [name, [lms, , ums, utf]] of timings) {
+      const stock = name === "forward"
+        ? stockNote(stockFwd.ms)
+        : name.startsWith("forward+")
+        ? stockNote(stockFb.ms)
+        : "–";
+      const diff = diffs.get(name);
+      console.log(
+        `| ${c.name} [${c.shape}] | ${name} | ${fmtMs(lms)} | ${fmtMs(ums)} | ${
+          (lms / ums).toFixed(2)
+        }× | ${utf.toPrecision(3)} | ${stock} | ${
+          diff === undefined ? "–" : diff.toExponential(1)
+        } |`,
+      );
+    }
+    tf.dispose([q, k, v, dO, sq, sk, sv, sdo]);
+  }
+  setAttentionUnrolled(initial);
+}
 
 console.log(`device: ${tf.getBackend()}; ${iters} timed calls each\n`);
-console.log("| case | stock ms | stock GFLOP/s | ours ms | ours GFLOP/s | speed-up | max |Δ| |");
-console.log("|---|---|---|---|---|---|---|");
-for (const c of cases) {
-  const a = tf.randomNormal(c.a), b = tf.randomNormal(c.b);
-  const flops = flopsOf(c);
-  const stock = await timeKernel(() => stockMatMul(a, b, c.transposeA, c.transposeB), {
-    flops,
-    iters,
-  });
-  const ours = await timeKernel(() => tf.matMul(a, b, c.transposeA, c.transposeB), {
-    flops,
-    iters,
-  });
-  const diff = tf.tidy(() =>
-    tf.max(tf.abs(tf.sub(
-      tf.matMul(a, b, c.transposeA, c.transposeB),
-      stockMatMul(a, b, c.transposeA, c.transposeB),
-    )))
-  );
-  const d = (await diff.data())[0];
-  console.log(
-    `| ${c.name} | ${stock.ms.toFixed(3)} | ${stock.gflops.toPrecision(3)} | ${
-      ours.ms.toFixed(3)
-    } | ` +
-      `${ours.gflops.toPrecision(3)} | ${(stock.ms / ours.ms).toFixed(2)}× | ${
-        d.toExponential(1)
-      } |`,
-  );
-  tf.dispose([a, b, diff]);
-}
-
-const [ab, ah, at, ad] = quick ? [1, 2, 128, 32] : [2, 8, 4096, 64];
-const q = tf.randomNormal([ab, ah, at, ad]), k = tf.randomNormal([ab, ah, at, ad]);
-const v = tf.randomNormal([ab, ah, at, ad]);
-const flops = attentionFlops(ab, ah, at, ad, true);
-console.log(
-  `\nattention [${ab}, ${ah}, ${at}, ${ad}] causal (forward; FLOPs counted for causal half)`,
-);
-for (const [name, opts] of [["causal", {}], ["window 512", { window: 512 }]] as const) {
-  const fused = await timeKernel(() => fusedAttention(q, k, v, opts), { flops, iters });
-  const plain = await timeKernel(() => referenceAttention(q, k, v, opts), { flops, iters });
-  console.log(
-    `${name}: fused ${fused.ms.toFixed(3)} ms (${fused.gflops.toPrecision(3)} GFLOP/s), ` +
-      `plain tfjs ${plain.ms.toFixed(3)} ms (${plain.gflops.toPrecision(3)} GFLOP/s)`,
-  );
-}
-const grad = tf.grads((x: tf.Tensor, y: tf.Tensor, z: tf.Tensor) =>
-  tf.sum(fusedAttention(x, y, z))
-);
-const fb = await timeKernel(() => grad([q, k, v]), { flops: 3.5 * flops, iters });
-console.log(
-  `causal forward+backward: fused ${fb.ms.toFixed(3)} ms (${fb.gflops.toPrecision(3)} GFLOP/s)`,
-);
+if (only !== "attention") await benchMatmul();
+if (only !== "matmul") await benchAttention();

@@ -22,8 +22,52 @@ export const ATTENTION_KERNELS = Object.freeze({
   backwardDkv: "BltAttentionBackwardDkv",
 });
 
+// Not yet measured for attention: chosen from the matmul evidence (see setAttentionUnrolled).
+let unrolledForm = true;
+
+/**
+ * Chooses the WGSL form of the fused attention kernels (forward, dQ, dK/dV) for later calls:
+ * true (default) the unrolled form (per-thread register arrays as named registers, every loop
+ * over the head's vec4 lanes and the forward's score registers unrolled by the generator; see
+ * `AttnVariant.unrolled`), false the loop form (`var q: array<vec4<f32>, D4>` indexed in loops).
+ * Both are cached under their own pipeline keys and give the same results.
+ *
+ * The default follows the matmul evidence (H100, Deno 2.9.6 WebGPU → Vulkan: loop-indexed
+ * register arrays ran 12–20× slower than unrolled ones in bench/matmul_sweep.ts). The attention
+ * speed-up itself is NOT yet measured on a GPU: compare the two forms with
+ * `deno run -A bench/gpu_kernels.ts --only attention` (it times forward, dQ and dK/dV in both
+ * forms and plain tfjs on the presets' shapes) before relying on it.
+ *
+ * @example
+ * ```ts
+ * import { attentionUnrolled, setAttentionUnrolled } from "./attention.ts";
+ * setAttentionUnrolled(false);
+ * console.log(attentionUnrolled()); // false
+ * setAttentionUnrolled(true);
+ * ```
+ */
+export function setAttentionUnrolled(on: boolean): void {
+  if (typeof on !== "boolean") {
+    throw new Error(`setAttentionUnrolled: 'on' must be a boolean, found ${typeof on}`);
+  }
+  unrolledForm = on;
+}
+
+/**
+ * Whether the fused attention kernels currently emit the unrolled WGSL form.
+ *
+ * @example
+ * ```ts
+ * import { attentionUnrolled } from "./attention.ts";
+ * console.log(typeof attentionUnrolled()); // "boolean"
+ * ```
+ */
+export function attentionUnrolled(): boolean {
+  return unrolledForm;
+}
+
 function variantOf(q: tf.TensorInfo, hasDoc: boolean): AttnVariant {
-  return { headDim: q.shape[3], hasDoc };
+  return { headDim: q.shape[3], hasDoc, unrolled: unrolledForm };
 }
 
 function uniformsOf(q: tf.TensorInfo, attrs: tf.NamedAttrMap) {
@@ -41,7 +85,7 @@ function grid(q: tf.TensorInfo): [number, number, number] {
 }
 
 function variantKey(name: string, v: AttnVariant): string {
-  return `${name}_d${v.headDim}${v.hasDoc ? "_doc" : ""}`;
+  return `${name}_d${v.headDim}${v.hasDoc ? "_doc" : ""}${v.unrolled ? "_u" : ""}`;
 }
 
 function backwardConfig(
@@ -120,6 +164,73 @@ export function attentionForward(
   return { out, lse };
 }
 
+function runBackward(
+  kernel: string,
+  tensors: readonly tf.Tensor[],
+  opts: AttentionOptions,
+): tf.Tensor[] {
+  webgpuBackend();
+  const [q, k, v, dO, stats] = tensors;
+  const r = resolveAttention(q, k, v, opts);
+  const want = [...q.shape.slice(0, 3), 2];
+  if (stats.shape.join() !== want.join() || dO.shape.join() !== q.shape.join()) {
+    throw new Error(
+      `attention backward: dO must be [${q.shape}] and stats [${want}] (lse, Δ), ` +
+        `found dO [${dO.shape}], stats [${stats.shape}]`,
+    );
+  }
+  const doc = opts.docIds === undefined ? {} : { doc: opts.docIds.cast("int32") };
+  const out = tf.engine().runKernel(
+    kernel,
+    { q, k, v, dO, stats, ...doc } as unknown as tf.NamedTensorMap,
+    { ...r },
+  ) as tf.Tensor[];
+  if (doc.doc !== undefined && doc.doc !== opts.docIds) doc.doc.dispose();
+  return out;
+}
+
+/**
+ * Backward kernel for dQ [B, H, T, D] from q, k, v, the output cotangent dO [B, H, T, D] and
+ * stats [B, H, T, 2] = (log-sum-exp from `attentionForward`, Δ = rowsum(dO ∘ O)).
+ *
+ * @example
+ * ```ts
+ * import { attentionBackwardDq } from "./attention.ts";
+ * console.log(typeof attentionBackwardDq); // needs the webgpu backend and enableGpuKernels()
+ * ```
+ */
+export function attentionBackwardDq(
+  q: tf.Tensor,
+  k: tf.Tensor,
+  v: tf.Tensor,
+  dO: tf.Tensor,
+  stats: tf.Tensor,
+  opts: AttentionOptions = {},
+): tf.Tensor {
+  return runBackward(ATTENTION_KERNELS.backwardDq, [q, k, v, dO, stats], opts)[0];
+}
+
+/**
+ * Backward kernel for [dK, dV] (each [B, H, T, D]); inputs as for `attentionBackwardDq`.
+ *
+ * @example
+ * ```ts
+ * import { attentionBackwardDkv } from "./attention.ts";
+ * console.log(typeof attentionBackwardDkv); // needs the webgpu backend and enableGpuKernels()
+ * ```
+ */
+export function attentionBackwardDkv(
+  q: tf.Tensor,
+  k: tf.Tensor,
+  v: tf.Tensor,
+  dO: tf.Tensor,
+  stats: tf.Tensor,
+  opts: AttentionOptions = {},
+): [tf.Tensor, tf.Tensor] {
+  const [dk, dv] = runBackward(ATTENTION_KERNELS.backwardDkv, [q, k, v, dO, stats], opts);
+  return [dk, dv];
+}
+
 /**
  * Fused causal / windowed / document-masked attention with gradients for q, k and v.
  * q, k, v: [B, heads, T, headDim] float32 → [B, heads, T, headDim]. Requires the webgpu backend
@@ -137,7 +248,7 @@ export function fusedAttention(
   v: tf.Tensor,
   opts: AttentionOptions = {},
 ): tf.Tensor {
-  const r = resolveAttention(q, k, v, opts);
+  resolveAttention(q, k, v, opts); // validates now; the kernels resolve again
   // customGrad's typings cannot express a fixed arity; the runtime passes (q, k, v, save).
   const f = tf.customGrad(
     ((qq: tf.Tensor, kk: tf.Tensor, vv: tf.Tensor, save: tf.GradSaveFunc) => {
@@ -152,18 +263,9 @@ export function fusedAttention(
           const dO = dy as tf.Tensor;
           const delta = tf.sum(tf.mul(dO, so), -1); // Δ_i = dO_i · O_i, [B, H, T]
           const stats = tf.stack([slse, delta], -1); // [B, H, T, 2]
-          const doc = sdoc === undefined ? {} : { doc: sdoc.cast("int32") };
-          const ins = { q: sq, k: sk, v: sv, dO, stats, ...doc };
-          const [dq] = tf.engine().runKernel(
-            ATTENTION_KERNELS.backwardDq,
-            ins as unknown as tf.NamedTensorMap,
-            { ...r },
-          ) as tf.Tensor[];
-          const [dk, dv] = tf.engine().runKernel(
-            ATTENTION_KERNELS.backwardDkv,
-            ins as unknown as tf.NamedTensorMap,
-            { ...r },
-          ) as tf.Tensor[];
+          const bOpts = sdoc === undefined ? opts : { ...opts, docIds: sdoc };
+          const dq = attentionBackwardDq(sq, sk, sv, dO, stats, bOpts);
+          const [dk, dv] = attentionBackwardDkv(sq, sk, sv, dO, stats, bOpts);
           return [dq, dk, dv];
         },
       };

@@ -1,11 +1,24 @@
 /**
  * WGSL for the fused attention backward (FlashAttention-2 recomputation: P from Q, K and the
  * forward's log-sum-exp; no [T, T] matrix in memory): one kernel for dQ (thread per query row),
- * one for dK and dV (thread per key row), so no atomics are needed.
+ * one for dK and dV (thread per key row), so no atomics are needed. With `unrolled` the per-thread
+ * register arrays (q, dO, dq; k, v, dk, dv) become named registers and every loop over the head's
+ * D4 lanes is emitted lane by lane; the loop over the staged rows stays a loop (it indexes only
+ * workgroup memory).
  *
  * @module
  */
-import { attentionPrelude, ATTN_ROWS, type AttnVariant } from "./attention_wgsl.ts";
+import { regForm, type Row } from "./attention_regs.ts";
+import { attentionPrelude, ATTN_ROWS, type AttnVariant, regsOf } from "./attention_wgsl.ts";
+
+const lines = (text: string): string[] => text.split("\n");
+
+// The staged-row loop stays a loop in both forms: it indexes only workgroup memory, and unrolling
+// it as well took the dQ kernel at headDim 32 from 14.5 s to 187 s to compile on the software
+// adapter (cold shader cache, load ~4 on 2 cores).
+function rowLoop(indent: string, body: (w: Row) => readonly string[], name = "jj"): string {
+  return regForm(1, 1, false).eachRow(indent, body, name);
+}
 
 /**
  * Backward for dQ: thread per query row; dQ_i = scale·Σ_j P_ij (dO_i·V_j − Δ_i) K_j.
@@ -20,6 +33,7 @@ import { attentionPrelude, ATTN_ROWS, type AttnVariant } from "./attention_wgsl.
  */
 export function attentionBackwardDqWgsl(v: AttnVariant): string {
   const inputs = ["Q", "K", "V", "DO", "STATS", ...(v.hasDoc ? ["DOC"] : [])];
+  const r = regsOf(v);
   return attentionPrelude(v, inputs, ["DQ"]) + /* wgsl */ `
 @compute @workgroup_size(${ATTN_ROWS}, 1, 1)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -45,12 +59,12 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
   let lo = workgroupUniformLoad(&lo_hi[0]);
   let hi = workgroupUniformLoad(&lo_hi[1]);
   let myDoc = docAt(b, ic);
-  var q: array<vec4<f32>, D4>;
-  var dO: array<vec4<f32>, D4>;
-  var dq: array<vec4<f32>, D4>;
-  for (var d = 0u; d < D4; d++) {
-    q[d] = Q[base + ic * D4 + d] * u.scale;
-    dO[d] = DO[base + ic * D4 + d];
+${r.decl("  ", ["q", "dO", "dq"])}
+${
+    r.eachD("  ", (x) => [
+      `${x.reg("q")} = Q[base + ic * D4 + ${x.d}] * u.scale;`,
+      `${x.reg("dO")} = DO[base + ic * D4 + ${x.d}];`,
+    ])
   }
   let lse = STATS[bh * u.T + ic].x;
   let delta = STATS[bh * u.T + ic].y;
@@ -62,24 +76,28 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
     }
     if (lid.x < BLK) { sDoc[lid.x] = docAt(b, min(j0 + lid.x, u.T - 1u)); }
     workgroupBarrier();
-    for (var jj = 0u; jj < BLK; jj++) {
-      let j = j0 + jj;
-      if (j < hi && allowed(ic, j, myDoc, sDoc[jj])) {
-        var sv = vec4<f32>(0.0);
-        var dpv = vec4<f32>(0.0);
-        for (var d = 0u; d < D4; d++) {
-          sv = fma(q[d], sA[jj * D4 + d], sv);
-          dpv = fma(dO[d], sB[jj * D4 + d], dpv);
-        }
-        let p = exp(sv.x + sv.y + sv.z + sv.w - lse);
-        let ds = p * (dpv.x + dpv.y + dpv.z + dpv.w - delta);
-        for (var d = 0u; d < D4; d++) { dq[d] = fma(vec4<f32>(ds), sA[jj * D4 + d], dq[d]); }
-      }
-    }
+${
+    rowLoop("    ", (w) => [
+      `let j = j0 + ${w.at};`,
+      `if (j < hi && allowed(ic, j, myDoc, sDoc[${w.at}])) {`,
+      `  var sv = vec4<f32>(0.0);`,
+      `  var dpv = vec4<f32>(0.0);`,
+      ...lines(r.eachD("  ", (x) => [
+        `sv = fma(${x.reg("q")}, sA[${x.tile(w.jj)}], sv);`,
+        `dpv = fma(${x.reg("dO")}, sB[${x.tile(w.jj)}], dpv);`,
+      ])),
+      `  let p = exp(sv.x + sv.y + sv.z + sv.w - lse);`,
+      `  let ds = p * (dpv.x + dpv.y + dpv.z + dpv.w - delta);`,
+      ...lines(r.eachD("  ", (x) => [
+        `${x.reg("dq")} = fma(vec4<f32>(ds), sA[${x.tile(w.jj)}], ${x.reg("dq")});`,
+      ])),
+      `}`,
+    ])
+  }
     workgroupBarrier();
   }
   if (i < u.T) {
-    for (var d = 0u; d < D4; d++) { DQ[base + i * D4 + d] = dq[d] * u.scale; }
+${r.eachD("    ", (x) => [`DQ[base + i * D4 + ${x.d}] = ${x.reg("dq")} * u.scale;`])}
   }
 }
 `;
@@ -97,6 +115,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
  */
 export function attentionBackwardDkvWgsl(v: AttnVariant): string {
   const inputs = ["Q", "K", "V", "DO", "STATS", ...(v.hasDoc ? ["DOC"] : [])];
+  const r = regsOf(v);
   return attentionPrelude(v, inputs, ["DK", "DV"]) + /* wgsl */ `
 var<workgroup> sLse: array<f32, BLK>;
 var<workgroup> sDelta: array<f32, BLK>;
@@ -125,13 +144,12 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
   let lo = workgroupUniformLoad(&lo_hi[0]);
   let hi = workgroupUniformLoad(&lo_hi[1]);
   let myDoc = docAt(b, jc);
-  var k: array<vec4<f32>, D4>;
-  var v: array<vec4<f32>, D4>;
-  var dk: array<vec4<f32>, D4>;
-  var dv: array<vec4<f32>, D4>;
-  for (var d = 0u; d < D4; d++) {
-    k[d] = K[base + jc * D4 + d] * u.scale;
-    v[d] = V[base + jc * D4 + d];
+${r.decl("  ", ["k", "v", "dk", "dv"])}
+${
+    r.eachD("  ", (x) => [
+      `${x.reg("k")} = K[base + jc * D4 + ${x.d}] * u.scale;`,
+      `${x.reg("v")} = V[base + jc * D4 + ${x.d}];`,
+    ])
   }
   for (var i0 = lo; i0 < hi; i0 += BLK) {
     for (var e = lid.x; e < BLK * D4; e += ROWS) {
@@ -146,30 +164,34 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
       sDelta[lid.x] = STATS[bh * u.T + i].y;
     }
     workgroupBarrier();
-    for (var ii = 0u; ii < BLK; ii++) {
-      let i = i0 + ii;
-      if (i < hi && allowed(i, jc, sDoc[ii], myDoc)) {
-        var sv = vec4<f32>(0.0);
-        var dpv = vec4<f32>(0.0);
-        for (var d = 0u; d < D4; d++) {
-          sv = fma(sA[ii * D4 + d], k[d], sv);
-          dpv = fma(sB[ii * D4 + d], v[d], dpv);
-        }
-        let p = exp(sv.x + sv.y + sv.z + sv.w - sLse[ii]);
-        let ds = p * (dpv.x + dpv.y + dpv.z + dpv.w - sDelta[ii]);
-        for (var d = 0u; d < D4; d++) {
-          dv[d] = fma(vec4<f32>(p), sB[ii * D4 + d], dv[d]);
-          dk[d] = fma(vec4<f32>(ds), sA[ii * D4 + d], dk[d]);
-        }
-      }
-    }
+${
+    rowLoop("    ", (w) => [
+      `let i = i0 + ${w.at};`,
+      `if (i < hi && allowed(i, jc, sDoc[${w.at}], myDoc)) {`,
+      `  var sv = vec4<f32>(0.0);`,
+      `  var dpv = vec4<f32>(0.0);`,
+      ...lines(r.eachD("  ", (x) => [
+        `sv = fma(sA[${x.tile(w.jj)}], ${x.reg("k")}, sv);`,
+        `dpv = fma(sB[${x.tile(w.jj)}], ${x.reg("v")}, dpv);`,
+      ])),
+      `  let p = exp(sv.x + sv.y + sv.z + sv.w - sLse[${w.at}]);`,
+      `  let ds = p * (dpv.x + dpv.y + dpv.z + dpv.w - sDelta[${w.at}]);`,
+      ...lines(r.eachD("  ", (x) => [
+        `${x.reg("dv")} = fma(vec4<f32>(p), sB[${x.tile(w.jj)}], ${x.reg("dv")});`,
+        `${x.reg("dk")} = fma(vec4<f32>(ds), sA[${x.tile(w.jj)}], ${x.reg("dk")});`,
+      ])),
+      `}`,
+    ], "ii")
+  }
     workgroupBarrier();
   }
   if (j < u.T) {
-    for (var d = 0u; d < D4; d++) {
-      DK[base + j * D4 + d] = dk[d] * u.scale;
-      DV[base + j * D4 + d] = dv[d];
-    }
+${
+    r.eachD("    ", (x) => [
+      `DK[base + j * D4 + ${x.d}] = ${x.reg("dk")} * u.scale;`,
+      `DV[base + j * D4 + ${x.d}] = ${x.reg("dv")};`,
+    ])
+  }
   }
 }
 `;

@@ -4,8 +4,15 @@
  * masking (same document id), as used by BLT's local encoder/decoder and latent transformer.
  * Document ids must be nondecreasing along T (packed documents): loop bounds use a binary search.
  *
+ * Two forms of the same kernels (`AttnVariant.unrolled`): per-thread register arrays indexed in
+ * loops, or named registers with those loops unrolled by the generator (attention_regs.ts); the
+ * forward's unrolled form also unrolls its BLK score registers. The unrolled forward compiles
+ * slowly on the software adapter (cold cache, load ~4: 31 s vs 2 s for loops at headDim 16,
+ * 168 s vs 15 s at 32, 221 s vs 170 s at 64).
+ *
  * @module
  */
+import { type RegForm, regForm } from "./attention_regs.ts";
 
 /** Rows (threads) per workgroup. */
 export const ATTN_ROWS = 64;
@@ -16,6 +23,12 @@ export interface AttnVariant {
   readonly headDim: number;
   /** Whether a document-id input is bound. */
   readonly hasDoc: boolean;
+  /**
+   * Emit the per-thread register arrays as named registers with every loop over them unrolled
+   * by the generator (see attention_regs.ts); false or absent: the loop form. Same bindings,
+   * uniforms, workgroup tiles and dispatch grid either way.
+   */
+  readonly unrolled?: boolean;
 }
 
 /**
@@ -29,6 +42,19 @@ export interface AttnVariant {
  */
 export function attnBlock(headDim: number): number {
   return Math.max(4, Math.min(64, Math.floor(2048 / headDim)));
+}
+
+/**
+ * The register form of a variant: D4 = headDim / 4 lanes, attnBlock(headDim) rows.
+ *
+ * @example
+ * ```ts
+ * import { regsOf } from "./attention_wgsl.ts";
+ * console.log(regsOf({ headDim: 16, hasDoc: false, unrolled: true }).decl("", ["q"]));
+ * ```
+ */
+export function regsOf(v: AttnVariant): RegForm {
+  return regForm(v.headDim / 4, attnBlock(v.headDim), v.unrolled === true);
 }
 
 /**
@@ -105,6 +131,7 @@ fn allowed(i: u32, j: u32, di: i32, dj: i32) -> bool {
  */
 export function attentionForwardWgsl(v: AttnVariant): string {
   const inputs = ["Q", "K", "V", ...(v.hasDoc ? ["DOC"] : [])];
+  const r = regsOf(v);
   return attentionPrelude(v, inputs, ["O", "LSE"]) + /* wgsl */ `
 @compute @workgroup_size(${ATTN_ROWS}, 1, 1)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -131,9 +158,8 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
   let lo = workgroupUniformLoad(&lo_hi[0]);
   let hi = workgroupUniformLoad(&lo_hi[1]);
   let myDoc = docAt(b, ic);
-  var q: array<vec4<f32>, D4>;
-  var o: array<vec4<f32>, D4>;
-  for (var d = 0u; d < D4; d++) { q[d] = Q[base + ic * D4 + d] * u.scale; }
+${r.decl("  ", ["q", "o"])}
+${r.eachD("  ", (x) => [`${x.reg("q")} = Q[base + ic * D4 + ${x.d}] * u.scale;`])}
   var m = NEG;
   var l = 0.0;
   for (var j0 = lo; j0 < hi; j0 += BLK) {
@@ -144,34 +170,40 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
     }
     if (lid.x < BLK) { sDoc[lid.x] = docAt(b, min(j0 + lid.x, u.T - 1u)); }
     workgroupBarrier();
-    var s: array<f32, BLK>;
+${r.declRows("    ", "s")}
     var mb = m;
-    for (var jj = 0u; jj < BLK; jj++) {
-      let j = j0 + jj;
-      s[jj] = NEG;
-      if (j < hi && allowed(ic, j, myDoc, sDoc[jj])) {
-        var acc = vec4<f32>(0.0);
-        for (var d = 0u; d < D4; d++) { acc = fma(q[d], sA[jj * D4 + d], acc); }
-        let x = acc.x + acc.y + acc.z + acc.w;
-        s[jj] = x;
-        mb = max(mb, x);
-      }
-    }
+${
+    r.eachRow("    ", (w) => [
+      `let j = j0 + ${w.at};`,
+      `${w.reg("s")} = NEG;`,
+      `if (j < hi && allowed(ic, j, myDoc, sDoc[${w.at}])) {`,
+      `  var acc = vec4<f32>(0.0);`,
+      ...r.eachD("  ", (x) => [`acc = fma(${x.reg("q")}, sA[${x.tile(w.jj)}], acc);`]).split("\n"),
+      `  let x = acc.x + acc.y + acc.z + acc.w;`,
+      `  ${w.reg("s")} = x;`,
+      `  mb = max(mb, x);`,
+      `}`,
+    ])
+  }
     let corr = exp(m - mb);
     m = mb;
     l = l * corr;
-    for (var d = 0u; d < D4; d++) { o[d] = o[d] * corr; }
-    for (var jj = 0u; jj < BLK; jj++) {
-      if (s[jj] > NEG) {
-        let p = exp(s[jj] - m);
-        l += p;
-        for (var d = 0u; d < D4; d++) { o[d] = fma(vec4<f32>(p), sB[jj * D4 + d], o[d]); }
-      }
-    }
+${r.eachD("    ", (x) => [`${x.reg("o")} = ${x.reg("o")} * corr;`])}
+${
+    r.eachRow("    ", (w) => [
+      `if (${w.reg("s")} > NEG) {`,
+      `  let p = exp(${w.reg("s")} - m);`,
+      `  l += p;`,
+      ...r.eachD("  ", (x) => [
+        `${x.reg("o")} = fma(vec4<f32>(p), sB[${x.tile(w.jj)}], ${x.reg("o")});`,
+      ]).split("\n"),
+      `}`,
+    ])
+  }
     workgroupBarrier();
   }
   if (valid) {
-    for (var d = 0u; d < D4; d++) { O[base + i * D4 + d] = o[d] / l; }
+${r.eachD("    ", (x) => [`O[base + i * D4 + ${x.d}] = ${x.reg("o")} / l;`])}
     LSE[bh * u.T + i] = m + log(l);
   }
 }
