@@ -19,8 +19,13 @@ export {
   STOCK_BATCH_MAT_MUL,
   stockMatMul,
 } from "./register.ts";
-export { type MatmulPlan, planMatmul } from "./matmul.ts";
-export { attentionForward, fusedAttention } from "./attention.ts";
+export { type MatmulPlan, matmulUnrolled, planMatmul, setMatmulUnrolled } from "./matmul.ts";
+export {
+  attentionForward,
+  attentionUnrolled,
+  fusedAttention,
+  setAttentionUnrolled,
+} from "./attention.ts";
 export { type AttentionOptions, referenceAttention } from "./attention_reference.ts";
 export { rmsNorm } from "./rms_norm.ts";
 export { swiglu } from "./swiglu.ts";
