@@ -15,6 +15,7 @@ import {
 } from "../config.ts";
 import * as tf from "@tensorflow/tfjs";
 import { generateAsync } from "../eval/generate.ts";
+import { exists } from "../fs.ts";
 import type { ByteLm } from "../model/byte_lm.ts";
 import type { SampleArgs, TrainArgs } from "./cli.ts";
 import { resolveCheckpointDir } from "./checkpoint.ts";
@@ -395,16 +396,6 @@ function summary(
     threshold,
     meanPatchSize,
   };
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
 }
 
 /**
