@@ -10,6 +10,9 @@ import * as tf from "@tensorflow/tfjs";
 /** Kernel name under which the stock webgpu BatchMatMul stays registered. */
 export const STOCK_BATCH_MAT_MUL = "StockBatchMatMul";
 
+/** Kernel name under which the stock webgpu UnsortedSegmentSum stays registered. */
+export const STOCK_UNSORTED_SEGMENT_SUM = "StockUnsortedSegmentSum";
+
 /**
  * True when the active backend is webgpu and `enableGpuKernels()` has run (it keeps the stock
  * BatchMatMul under {@link STOCK_BATCH_MAT_MUL}, so the registry is the single source of truth).

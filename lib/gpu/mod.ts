@@ -1,6 +1,7 @@
 /**
  * Hand-written WGSL kernels for tfjs's webgpu backend: a tiled BatchMatMul that replaces the
- * stock one (so plain `tf.matMul` models speed up unchanged), fused attention, RMSNorm, SwiGLU,
+ * stock one (so plain `tf.matMul` models speed up unchanged), an UnsortedSegmentSum that
+ * replaces the stock one (tf.gather's gradient), fused attention, RMSNorm, SwiGLU,
  * RoPE and AdamW, plus timing helpers for benchmarks.
  *
  * @example
@@ -17,8 +18,18 @@ export {
   enableGpuKernels,
   gpuKernelsEnabled,
   STOCK_BATCH_MAT_MUL,
+  STOCK_UNSORTED_SEGMENT_SUM,
   stockMatMul,
+  stockUnsortedSegmentSum,
 } from "./register.ts";
+export {
+  planSegmentSum,
+  SEGMENT_SUM_ROWS,
+  segmentSumGpu,
+  segmentSumGrid,
+  segmentSumKernelConfig,
+  type SegmentSumPlan,
+} from "./segment_sum.ts";
 export { type MatmulPlan, matmulUnrolled, planMatmul, setMatmulUnrolled } from "./matmul.ts";
 export {
   attentionForward,

@@ -1,7 +1,8 @@
 /**
- * Registers our WGSL kernels into tfjs's webgpu backend. BatchMatMul is overridden (the stock
- * kernel stays callable as `StockBatchMatMul`, for tests and benchmarks); the fused kernels get
- * their own kernel names and are reached through the functions in this folder.
+ * Registers our WGSL kernels into tfjs's webgpu backend. BatchMatMul and UnsortedSegmentSum (the
+ * gradient of tf.gather) are overridden (the stock kernels stay callable as `StockBatchMatMul`
+ * and `StockUnsortedSegmentSum`, for tests and benchmarks); the fused kernels get their own
+ * kernel names and are reached through the functions in this folder.
  *
  * @module
  */
@@ -10,11 +11,25 @@ import "@tensorflow/tfjs-backend-webgpu";
 import type { WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
 import { batchMatMulGpu } from "./matmul.ts";
 import { fusedKernelConfigs } from "./fused_kernels.ts";
-import { STOCK_BATCH_MAT_MUL } from "./active.ts";
+import { segmentSumKernelConfig } from "./segment_sum.ts";
+import { STOCK_BATCH_MAT_MUL, STOCK_UNSORTED_SEGMENT_SUM } from "./active.ts";
 
-export { STOCK_BATCH_MAT_MUL };
+export { STOCK_BATCH_MAT_MUL, STOCK_UNSORTED_SEGMENT_SUM };
 
+// The stock configs we replaced; both set or both undefined.
 let stock: tf.KernelConfig | undefined;
+let stockSegmentSum: tf.KernelConfig | undefined;
+
+function stockKernel(name: string): tf.KernelConfig {
+  const config = tf.getKernel(name, "webgpu");
+  if (config === undefined) {
+    throw new Error(
+      `No stock ${name} kernel for 'webgpu' is registered; import ` +
+        `"@tensorflow/tfjs-backend-webgpu" (same version as @tensorflow/tfjs) before enabling.`,
+    );
+  }
+  return config;
+}
 
 /**
  * Registers all our webgpu kernels (idempotent). Works before or after `tf.setBackend("webgpu")`.
@@ -28,13 +43,8 @@ let stock: tf.KernelConfig | undefined;
  */
 export function enableGpuKernels(): void {
   if (stock !== undefined) return;
-  const original = tf.getKernel(tf.BatchMatMul, "webgpu");
-  if (original === undefined) {
-    throw new Error(
-      `No stock BatchMatMul kernel for 'webgpu' is registered; import ` +
-        `"@tensorflow/tfjs-backend-webgpu" (same version as @tensorflow/tfjs) before enabling.`,
-    );
-  }
+  const original = stockKernel(tf.BatchMatMul);
+  const originalSegmentSum = stockKernel(tf.UnsortedSegmentSum);
   stock = original;
   tf.registerKernel({ ...original, kernelName: STOCK_BATCH_MAT_MUL });
   tf.unregisterKernel(tf.BatchMatMul, "webgpu");
@@ -47,13 +57,18 @@ export function enableGpuKernels(): void {
       return batchMatMulGpu(backend as WebGPUBackend, a, b, transposeA, transposeB);
     },
   });
+  stockSegmentSum = originalSegmentSum;
+  tf.registerKernel({ ...originalSegmentSum, kernelName: STOCK_UNSORTED_SEGMENT_SUM });
+  tf.unregisterKernel(tf.UnsortedSegmentSum, "webgpu");
+  tf.registerKernel(segmentSumKernelConfig(originalSegmentSum.kernelFunc));
   for (const config of fusedKernelConfigs) {
     if (tf.getKernel(config.kernelName, "webgpu") === undefined) tf.registerKernel(config);
   }
 }
 
 /**
- * Puts the stock BatchMatMul back (our fused kernels stay registered; nothing else uses them).
+ * Puts the stock BatchMatMul and UnsortedSegmentSum back (our fused kernels stay registered;
+ * nothing else uses them).
  *
  * @example
  * ```ts
@@ -69,10 +84,16 @@ export function disableGpuKernels(): void {
   tf.unregisterKernel(STOCK_BATCH_MAT_MUL, "webgpu");
   tf.registerKernel(stock);
   stock = undefined;
+  if (stockSegmentSum !== undefined) {
+    tf.unregisterKernel(tf.UnsortedSegmentSum, "webgpu");
+    tf.unregisterKernel(STOCK_UNSORTED_SEGMENT_SUM, "webgpu");
+    tf.registerKernel(stockSegmentSum);
+    stockSegmentSum = undefined;
+  }
 }
 
 /**
- * Whether our BatchMatMul currently replaces the stock one.
+ * Whether our BatchMatMul and UnsortedSegmentSum currently replace the stock ones.
  *
  * @example
  * ```ts
@@ -107,5 +128,33 @@ export function stockMatMul(
     STOCK_BATCH_MAT_MUL,
     { a, b } as unknown as tf.NamedTensorMap,
     { transposeA, transposeB },
+  ) as tf.Tensor;
+}
+
+/**
+ * tf.unsortedSegmentSum through the stock webgpu kernel, whatever is registered as
+ * UnsortedSegmentSum (no gradient). The stock kernel wraps ids ≥ numSegments modulo numSegments;
+ * ours and the cpu backend drop them. Needs `enableGpuKernels()` first and the webgpu backend.
+ *
+ * @example
+ * ```ts
+ * import { stockUnsortedSegmentSum } from "./register.ts";
+ * console.log(typeof stockUnsortedSegmentSum);
+ * ```
+ */
+export function stockUnsortedSegmentSum(
+  x: tf.Tensor,
+  segmentIds: tf.Tensor,
+  numSegments: number,
+): tf.Tensor {
+  if (stockSegmentSum === undefined) {
+    throw new Error(
+      "stockUnsortedSegmentSum: call enableGpuKernels() first (it keeps the stock kernel).",
+    );
+  }
+  return tf.engine().runKernel(
+    STOCK_UNSORTED_SEGMENT_SUM,
+    { x, segmentIds } as unknown as tf.NamedTensorMap,
+    { numSegments },
   ) as tf.Tensor;
 }
