@@ -59,8 +59,10 @@ function flopsOf(c: MatmulCase): number {
 const quick = Deno.args.includes("--quick");
 const onlyAt = Deno.args.indexOf("--only");
 const only = onlyAt < 0 ? "all" : Deno.args[onlyAt + 1];
-if (!["all", "matmul", "attention"].includes(only)) {
-  throw new Error(`bench/gpu_kernels.ts: --only takes 'matmul' or 'attention', found '${only}'.`);
+if (!["all", "matmul", "attention", "elementwise"].includes(only)) {
+  throw new Error(
+    `bench/gpu_kernels.ts: --only takes 'matmul', 'attention' or 'elementwise', found '${only}'.`,
+  );
 }
 if (!(await tf.setBackend("webgpu"))) {
   throw new Error("bench/gpu_kernels.ts: tfjs could not start the 'webgpu' backend.");
@@ -221,6 +223,34 @@ async function benchAttention(): Promise<void> {
   setAttentionUnrolled(initial);
 }
 
+/**
+ * Memory bandwidth of tfjs's elementwise kernels (we register none of our own): bytes read and
+ * written per call over wall time of `iters` queued calls, at sizes where launch overhead is
+ * negligible and at the sizes a training step has.
+ */
+async function benchElementwise(): Promise<void> {
+  const sizes = quick ? [1 << 12] : [1 << 20, 1 << 24, 1 << 26];
+  console.log("| op | elements | ms | GB/s |");
+  console.log("|---|---|---|---|");
+  for (const n of sizes) {
+    const a = tf.randomNormal([n / 256, 256]), b = tf.randomNormal([n / 256, 256]);
+    const row = tf.randomNormal([256]);
+    const ops: [string, () => tf.Tensor, number][] = [
+      ["add a+b", () => tf.add(a, b), 12 * n],
+      ["mul a·b", () => tf.mul(a, b), 12 * n],
+      ["add a+row (broadcast)", () => tf.add(a, row), 8 * n],
+      ["neg −a", () => tf.neg(a), 8 * n],
+      ["sum over last axis", () => tf.sum(a, -1), 4 * n],
+    ];
+    for (const [name, fn, bytes] of ops) {
+      const r = await timeKernel(fn, { iters });
+      console.log(`| ${name} | ${n} | ${fmtMs(r.ms)} | ${(bytes / (r.ms * 1e6)).toFixed(0)} |`);
+    }
+    tf.dispose([a, b, row]);
+  }
+}
+
 console.log(`device: ${tf.getBackend()}; ${iters} timed calls each\n`);
-if (only !== "attention") await benchMatmul();
-if (only !== "matmul") await benchAttention();
+if (only === "all" || only === "matmul") await benchMatmul();
+if (only === "all" || only === "attention") await benchAttention();
+if (only === "all" || only === "elementwise") await benchElementwise();

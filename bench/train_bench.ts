@@ -5,7 +5,7 @@
  *
  * usage: deno task bench [--presets tiny,small,medium] [--steps 5] [--warmup 2] [--stock]
  *        [--batch B] [--seq T] [--json out/bench.json] [--profile] [--top 25] [--diagnose]
- *        [--workers N]
+ *        [--workers N] [--by-shape]
  * Backend: automatic (webgpu on a real GPU, else wasm), or `BLT_BACKEND=wasm|webgpu|cpu`.
  * `--stock` keeps tfjs's own webgpu kernels (no lib/gpu kernels), for the before/after column.
  * `--profile`: after the timed steps, one more step counts GPU dispatches / queue submits /
@@ -89,6 +89,8 @@ export interface BenchOptions {
   readonly profile?: boolean;
   /** Kernels listed by the profile (default 25). */
   readonly top?: number;
+  /** `--by-shape`: the profile's kernel table groups by name and input shapes. */
+  readonly byShape?: boolean;
   /** Check sizes against the device limits and trace the first step's GPU errors. */
   readonly diagnose?: boolean;
   /** Data-parallel CPU workers of the trainer (`TrainConfig.workers`); unset keeps its default. */
@@ -283,6 +285,7 @@ async function runPreset(
       kernels: summariseKernels(
         info.kernels,
         opts.top ?? 25,
+        opts.byShape ?? false,
       ),
       timestampQuery: gpu?.supportTimestampQuery ?? false,
       memory: { numBytes: mem.numBytes, numTensors: mem.numTensors },
@@ -387,6 +390,7 @@ if (import.meta.main) {
   const profile = args.includes("--profile");
   const diagnose = args.includes("--diagnose");
   const top = Number(arg(args, "top") ?? 25);
+  const byShape = args.includes("--by-shape");
   const workers = arg(args, "workers") === undefined ? undefined : Number(arg(args, "workers"));
   let adapter = "cpu";
   const choice = await setupBackend({ log: (l) => console.log(l), gpuKernels: !stock });
@@ -410,6 +414,7 @@ if (import.meta.main) {
         adapter,
         profile,
         top,
+        byShape,
         diagnose,
         workers,
       });

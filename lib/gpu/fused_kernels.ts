@@ -6,6 +6,7 @@
 import type * as tf from "@tensorflow/tfjs";
 import { adamwKernelConfig } from "./adamw.ts";
 import { attentionKernelConfigs } from "./attention.ts";
+import { gatherSumKernelConfig } from "./gather_sum.ts";
 import { rmsNormKernelConfigs } from "./rms_norm.ts";
 import { ropeKernelConfigs } from "./rope.ts";
 import { swigluKernelConfigs } from "./swiglu.ts";
@@ -25,4 +26,5 @@ export const fusedKernelConfigs: readonly tf.KernelConfig[] = [
   ...ropeKernelConfigs,
   ...swigluKernelConfigs,
   adamwKernelConfig,
+  gatherSumKernelConfig,
 ];

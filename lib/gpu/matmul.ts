@@ -10,6 +10,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
 import { dispatch, type Uniform } from "./dispatch.ts";
 import { MATMUL_TILE, matmulWgsl, splitKReduceWgsl } from "./matmul_wgsl.ts";
+import { smallMatmulGpu, useSmallMatmul } from "./small_matmul.ts";
 
 /** Workgroups below which we split K: about two waves on a 132-SM H100. */
 const TARGET_WORKGROUPS = 264;
@@ -142,6 +143,9 @@ export function batchMatMulGpu(
     throw new Error(
       `batchMatMul (gpu): batch dims of a [${a.shape}] and b [${b.shape}] must be equal or 1.`,
     );
+  }
+  if (useSmallMatmul(p.m, p.n, p.k)) {
+    return smallMatmulGpu(backend, a, b, transposeA, transposeB, p, batchA, batchB);
   }
   const u = (value: number): Uniform => ({ type: "uint32", value });
   const uniforms = [

@@ -119,6 +119,8 @@ export interface KernelRecord {
   readonly name: string;
   /** GPU ms of the kernel (0 when the backend cannot time it). */
   readonly kernelTimeMs: number | { error: string };
+  /** Input shapes, as tf.profile records them (used by `byShape`). */
+  readonly inputShapes?: readonly (readonly number[] | undefined)[];
 }
 
 /** Totals of one kernel name. */
@@ -145,7 +147,8 @@ export interface KernelSummary {
 }
 
 /**
- * Groups kernel records by name and ranks them. Pure.
+ * Groups kernel records by name (with `byShape`, by name and input shapes, e.g.
+ * `Sum([4096,2,32])`) and ranks them. Pure.
  *
  * @example
  * ```ts
@@ -158,7 +161,11 @@ export interface KernelSummary {
  * console.log(s.timed, s.top[0]); // true { name: "BatchMatMul", calls: 2, totalMs: 5, share: 0.9090909090909091 }
  * ```
  */
-export function summariseKernels(records: readonly KernelRecord[], top = 25): KernelSummary {
+export function summariseKernels(
+  records: readonly KernelRecord[],
+  top = 25,
+  byShape = false,
+): KernelSummary {
   if (!Number.isInteger(top) || top < 0) {
     throw new Error(`summariseKernels: top must be an integer ≥ 0, found ${top}.`);
   }
@@ -168,10 +175,13 @@ export function summariseKernels(records: readonly KernelRecord[], top = 25): Ke
     const ms = typeof r.kernelTimeMs === "number" && Number.isFinite(r.kernelTimeMs)
       ? r.kernelTimeMs
       : 0;
-    const s = byName.get(r.name) ?? { calls: 0, totalMs: 0 };
+    const key = byShape
+      ? `${r.name}(${(r.inputShapes ?? []).map((x) => `[${x ?? "?"}]`).join(", ")})`
+      : r.name;
+    const s = byName.get(key) ?? { calls: 0, totalMs: 0 };
     s.calls++;
     s.totalMs += ms;
-    byName.set(r.name, s);
+    byName.set(key, s);
     totalMs += ms;
   }
   const timed = totalMs > 0;

@@ -8,6 +8,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BltConfig } from "../config.ts";
+import { fusedKernelsActive } from "../gpu/active.ts";
+import { gatherSumGpu } from "../gpu/gather_sum.ts";
 import { fusedHashIds } from "./ngram_hash.ts";
 import type { Params } from "./params.ts";
 
@@ -74,7 +76,8 @@ export function hashEmbeddings(
  * Σ_j table[ids[b, t, j]] → `[B, T, h]` for ids `[B, T, n]`: tf.sum(tf.gather(table, ids), 2)
  * with its gradient written out, so that the `[B, T, n, h]` rows are a temporary of the op
  * instead of a tensor kept for the backward pass (tf.sum's gradient keeps its input), and the
- * table's gradient is one segment sum (tf.gather's adds two table-sized transposes).
+ * table's gradient is one segment sum (tf.gather's adds two table-sized transposes). On webgpu
+ * with lib/gpu's kernels the forward is one fused kernel (lib/gpu/gather_sum.ts).
  *
  * @example
  * ```ts
@@ -92,7 +95,7 @@ export function gatherSum(table: tf.Tensor, ids: tf.Tensor): tf.Tensor3D {
     ((t: tf.Tensor, save: tf.GradSaveFunc) => {
       save([ids]);
       return {
-        value: tf.sum(tf.gather(t, ids), 2), // [B, T, h]
+        value: fusedKernelsActive() ? gatherSumGpu(t, ids) : tf.sum(tf.gather(t, ids), 2), // [B, T, h]
         gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) => {
           const spread = tf.broadcastTo(tf.reshape(dy, [B, T, 1, h]), [B, T, n, h]);
           return [

@@ -10,6 +10,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { fusedKernelsActive } from "../../gpu/active.ts";
 import { linear, type Params } from "../params.ts";
 import { rmsNorm } from "./rms_norm.ts";
 
@@ -134,6 +135,8 @@ const elementwise = tf.customGrad(
  * multiply + sum this is a few large elementwise ops instead of N tiny matrix products, which the
  * wasm backend runs one by one and WebGPU cannot even dispatch past 65,535 groups. The products
  * `[N, Q, S, d]` are temporaries of the op, forward and backward: only x and y are kept.
+ * On webgpu with lib/gpu's kernels enabled this is plain `tf.matMul`: our BatchMatMul runs such
+ * products one thread per output element (lib/gpu/small_matmul.ts), products never materialised.
  *
  * @example
  * ```ts
@@ -145,7 +148,9 @@ const elementwise = tf.customGrad(
  */
 export function smallBatchedMatMul(x: tf.Tensor, y: tf.Tensor, transposeY: boolean): tf.Tensor3D {
   const keys = (transposeY ? y.shape[1] : x.shape[2]) ?? 0;
-  if (keys > ELEMENTWISE_MAX_KEYS) return tf.matMul(x, y, false, transposeY) as tf.Tensor3D;
+  if (keys > ELEMENTWISE_MAX_KEYS || fusedKernelsActive()) {
+    return tf.matMul(x, y, false, transposeY) as tf.Tensor3D;
+  }
   return (transposeY ? elementwiseT(x, y) : elementwise(x, y)) as tf.Tensor3D;
 }
 
