@@ -142,9 +142,12 @@ Deno.test("wasm SplitV on any axis = cpu; UnsortedSegmentSum (gather's gradient)
 });
 
 Deno.test("wasm transposed BatchMatMul over tiles of the blocked transpose (ragged edges) = cpu", async () => {
-  // 70 × 130 matrices: the 64-wide transpose tiles end mid-matrix on both axes.
+  // 130 × 70 and 131 × 133 matrices: the 128-wide transpose tiles end mid-matrix, and row counts
+  // that are not a multiple of 4 leave rows after the four-row groups.
   const cases: [number[], number[], boolean, boolean][] = [
     [[2, 3, 130, 70], [2, 3, 130, 5], true, false],
+    [[2, 131, 133], [2, 131, 6], true, false],
+    [[2, 7, 131], [2, 133, 131], false, true],
     [[2, 3, 70, 5], [2, 3, 130, 5], false, true],
     [[3, 130, 70], [3, 9, 130], true, true],
     [[130, 70], [130, 9], true, false], // a shared b: one folded product
