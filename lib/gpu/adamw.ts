@@ -25,23 +25,26 @@ export interface AdamWHyper {
 
 const WG = 256;
 
-const wgsl = () => /* wgsl */ `
+// scaled: the gradient is multiplied by SCALE[0] first (the clip coefficient and the 1/N of a
+// summed loss, computed on the device), which keeps the clipped gradients from being written out.
+const wgsl = (scaled: boolean) => /* wgsl */ `
 struct Uniforms { size: u32, lr: f32, beta1: f32, beta2: f32, eps: f32, wd: f32, bc1: f32, bc2: f32 };
 @group(0) @binding(0) var<storage, read> P: array<f32>;
 @group(0) @binding(1) var<storage, read> G: array<f32>;
 @group(0) @binding(2) var<storage, read> M: array<f32>;
 @group(0) @binding(3) var<storage, read> V: array<f32>;
-@group(0) @binding(4) var<storage, read_write> P2: array<f32>;
-@group(0) @binding(5) var<storage, read_write> M2: array<f32>;
-@group(0) @binding(6) var<storage, read_write> V2: array<f32>;
-@group(0) @binding(7) var<uniform> u: Uniforms;
+${scaled ? "@group(0) @binding(4) var<storage, read> SCALE: array<f32>;" : ""}
+@group(0) @binding(${scaled ? 5 : 4}) var<storage, read_write> P2: array<f32>;
+@group(0) @binding(${scaled ? 6 : 5}) var<storage, read_write> M2: array<f32>;
+@group(0) @binding(${scaled ? 7 : 6}) var<storage, read_write> V2: array<f32>;
+@group(0) @binding(${scaled ? 8 : 7}) var<uniform> u: Uniforms;
 
 @compute @workgroup_size(${WG}, 1, 1)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = (wid.y * nwg.x + wid.x) * ${WG}u + lid.x;
   if (i >= u.size) { return; }
-  let g = G[i];
+  let g = G[i]${scaled ? " * SCALE[0]" : ""};
   let p = P[i];
   let m = u.beta1 * M[i] + (1.0 - u.beta1) * g;
   let v = u.beta2 * V[i] + (1.0 - u.beta2) * g * g;
@@ -51,20 +54,25 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
 }
 `;
 
-/** KernelConfig of the AdamW update (inputs p, g, m, v; outputs p', m', v'). */
+/** KernelConfig of the AdamW update (inputs p, g, m, v and optionally scale [1]; outputs p', m', v'). */
 export const adamwKernelConfig: tf.KernelConfig = {
   kernelName: ADAMW_KERNEL,
   backendName: "webgpu",
   kernelFunc: ({ inputs, backend, attrs }) => {
-    const { p, g, m, v } = inputs as Record<string, tf.TensorInfo>;
+    const { p, g, m, v, scale } = inputs as Record<string, tf.TensorInfo | undefined>;
+    const scaled = scale !== undefined;
     const h = attrs as unknown as AdamWHyper;
-    const size = p.shape.reduce((a, d) => a * d, 1);
+    const size = p!.shape.reduce((a, d) => a * d, 1);
     const f = (value: number) => ({ type: "float32" as const, value });
     return dispatch(
       backend as unknown as WebGPUBackend,
-      { key: "blt_adamw", wgsl, workgroups: flatGrid(size, WG) },
-      [p, g, m, v],
-      [p, m, v].map((t) => ({ shape: t.shape, dtype: "float32" as const })),
+      {
+        key: scaled ? "blt_adamw_scaled" : "blt_adamw",
+        wgsl: () => wgsl(scaled),
+        workgroups: flatGrid(size, WG),
+      },
+      scaled ? [p!, g!, m!, v!, scale] : [p!, g!, m!, v!],
+      [p!, m!, v!].map((t) => ({ shape: t.shape, dtype: "float32" as const })),
       [
         { type: "uint32", value: size },
         f(h.lr),
@@ -81,7 +89,9 @@ export const adamwKernelConfig: tf.KernelConfig = {
 
 /**
  * One AdamW step on the GPU: reads param, grad and the moment variables, assigns the new
- * values to param, m and v (one dispatch). Requires the webgpu backend and `enableGpuKernels()`.
+ * values to param, m and v (one dispatch). With `scale` (a one-value tensor on the device, e.g.
+ * the clip coefficient) the gradient is `grad · scale`. Requires the webgpu backend and
+ * `enableGpuKernels()`.
  *
  * @example
  * ```ts
@@ -95,6 +105,7 @@ export function adamwStep(
   m: tf.Variable,
   v: tf.Variable,
   hyper: AdamWHyper,
+  scale?: tf.Tensor,
 ): void {
   webgpuBackend();
   for (const [name, t] of [["grad", grad], ["m", m], ["v", v]] as const) {
@@ -102,12 +113,17 @@ export function adamwStep(
       throw new Error(`adamwStep: ${name} shape [${t.shape}] must equal param [${param.shape}].`);
     }
   }
+  if (scale !== undefined && scale.size !== 1) {
+    throw new Error(`adamwStep: scale must hold one value, found shape [${scale.shape}].`);
+  }
   if (!Number.isInteger(hyper.step) || hyper.step < 1) {
     throw new Error(`adamwStep: step must be an integer ≥ 1, found ${hyper.step}.`);
   }
   const [p2, m2, v2] = tf.engine().runKernel(
     ADAMW_KERNEL,
-    { p: param, g: grad, m, v } as unknown as tf.NamedTensorMap,
+    (scale === undefined
+      ? { p: param, g: grad, m, v }
+      : { p: param, g: grad, m, v, scale }) as unknown as tf.NamedTensorMap,
     { ...hyper },
   ) as tf.Tensor[];
   param.assign(p2);

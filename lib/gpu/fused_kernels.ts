@@ -7,6 +7,7 @@ import type * as tf from "@tensorflow/tfjs";
 import { adamwKernelConfig } from "./adamw.ts";
 import { attentionKernelConfigs } from "./attention.ts";
 import { gatherSumKernelConfig } from "./gather_sum.ts";
+import { sumSquaresKernelConfig } from "./sum_squares.ts";
 import { rmsNormKernelConfigs } from "./rms_norm.ts";
 import { ropeKernelConfigs } from "./rope.ts";
 import { swigluKernelConfigs } from "./swiglu.ts";
@@ -27,4 +28,5 @@ export const fusedKernelConfigs: readonly tf.KernelConfig[] = [
   ...swigluKernelConfigs,
   adamwKernelConfig,
   gatherSumKernelConfig,
+  sumSquaresKernelConfig,
 ];

@@ -105,9 +105,13 @@ export class AdamW {
 
   /**
    * One AdamW step with learning rate `lr`; `grads` must hold a gradient for every variable,
-   * of the variable's shape. The gradients are not disposed.
+   * of the variable's shape. With `scale` (a one-value tensor, e.g. from `clipScale`) each
+   * gradient counts as `grad · scale`. The gradients are not disposed.
    */
-  apply(grads: ReadonlyMap<string, tf.Tensor>, lr: number): void {
+  apply(grads: ReadonlyMap<string, tf.Tensor>, lr: number, scale?: tf.Tensor): void {
+    if (scale !== undefined && scale.size !== 1) {
+      throw new Error(`AdamW.apply: scale must hold one value, found shape [${scale.shape}].`);
+    }
     for (const name of this.#vars.keys()) {
       const g = grads.get(name);
       if (g === undefined) {
@@ -123,16 +127,17 @@ export class AdamW {
     const bc2Sqrt = Math.sqrt(1 - beta2 ** this.step);
     const fused = fusedKernelsActive();
     for (const [name, p] of this.#vars) {
-      const g = grads.get(name)!;
+      const raw = grads.get(name)!;
       const m = this.#m.get(name)!;
       const v = this.#v.get(name)!;
       if (fused) {
         // One dispatch per weight instead of ~14 small ops (each also uploading a scalar).
         const wd = this.#decay.get(name) ? weightDecay : 0;
-        adamwStep(p, g, m, v, { lr, beta1, beta2, eps, weightDecay: wd, step: this.step });
+        adamwStep(p, raw, m, v, { lr, beta1, beta2, eps, weightDecay: wd, step: this.step }, scale);
         continue;
       }
       tf.tidy(() => {
+        const g = scale === undefined ? raw : tf.mul(raw, tf.reshape(scale, []));
         const mNew = tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1));
         const vNew = tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2));
         const denom = tf.add(tf.div(tf.sqrt(vNew), bc2Sqrt), eps);

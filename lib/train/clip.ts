@@ -5,6 +5,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { fusedKernelsActive } from "../gpu/active.ts";
+import { sumOfSquaresGpu } from "../gpu/sum_squares.ts";
 
 /**
  * Most inputs one `tf.addN` may take: WebGPU's default limit is 8 storage buffers per shader
@@ -104,16 +106,48 @@ export function clipOnDevice(
   maxNorm: number,
 ): { grads: Map<string, tf.Tensor>; norm: tf.Scalar } {
   if (grads.size === 0) return { grads: new Map(), norm: tf.scalar(0) };
-  const norm = tf.tidy(() =>
-    tf.sqrt(addMany([...grads.values()].map((g) => tf.sum(tf.square(g))))) as tf.Scalar
-  );
+  const { norm, scale } = clipScale(grads, maxNorm);
   const out = new Map<string, tf.Tensor>();
-  if (!(maxNorm > 0)) {
-    for (const [name, g] of grads) out.set(name, g.clone());
-    return { grads: out, norm };
-  }
-  const coef = tf.tidy(() => tf.minimum(1, tf.div(maxNorm, tf.add(norm, 1e-6))));
-  for (const [name, g] of grads) out.set(name, tf.mul(g, coef));
-  coef.dispose();
+  for (const [name, g] of grads) out.set(name, maxNorm > 0 ? tf.mul(g, scale) : g.clone());
+  scale.dispose();
   return { grads: out, norm };
+}
+
+/**
+ * The global norm and the factor to multiply every gradient by, both on the device, for
+ * gradients that are `prescale` times too large (e.g. loss sums over N predictions with
+ * prescale 1/N): norm = prescale·‖g‖, scale = prescale·min(1, maxNorm / (norm + 1e-6)), or
+ * just prescale when maxNorm ≤ 0 (no clipping). The trainer hands `scale` to the optimizer, so
+ * neither the mean nor the clipped gradients are ever written out. On webgpu with lib/gpu's
+ * kernels Σ‖g‖² is one dispatch per gradient (lib/gpu/sum_squares.ts).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { clipScale } from "./clip.ts";
+ * const { norm, scale } = clipScale(new Map([["w", tf.tensor1d([30, 40])]]), 1, 0.1);
+ * console.log((await norm.data())[0], (await scale.data())[0].toFixed(3)); // 5 "0.020"
+ * ```
+ */
+export function clipScale(
+  grads: ReadonlyMap<string, tf.Tensor>,
+  maxNorm: number,
+  prescale = 1,
+): { norm: tf.Scalar; scale: tf.Scalar } {
+  if (!(prescale > 0) || !Number.isFinite(prescale)) {
+    throw new Error(`clipScale: prescale must be a finite number > 0, found ${prescale}.`);
+  }
+  return tf.tidy(() => {
+    const list = [...grads.values()];
+    const squares = list.length === 0
+      ? tf.scalar(0)
+      : fusedKernelsActive()
+      ? sumOfSquaresGpu(list)
+      : addMany(list.map((g) => tf.sum(tf.square(g))));
+    const norm = tf.mul(tf.sqrt(squares), prescale) as tf.Scalar;
+    const scale = maxNorm > 0
+      ? tf.mul(tf.minimum(1, tf.div(maxNorm, tf.add(norm, 1e-6))), prescale) as tf.Scalar
+      : tf.scalar(prescale);
+    return { norm, scale };
+  });
 }

@@ -13,7 +13,7 @@ import "../grad_fixes.ts";
 import { bitsPerByteAsync, bitsPerByteFromNats } from "../eval/bpb.ts";
 import { AdamW } from "./adamw.ts";
 import { type CheckpointData, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
-import { clipOnDevice } from "./clip.ts";
+import { clipScale } from "./clip.ts";
 import { resolveTrainConfig, type TrainConfig } from "./config.ts";
 import { type GradientWorkers, startGradientWorkers } from "./parallel.ts";
 import { learningRate } from "./schedule.ts";
@@ -144,12 +144,22 @@ interface RunState {
   checkpoint: string | null;
 }
 
-/** Forward + backward over `gradAccumulation` micro-batches; gradients are of the summed loss. */
+/**
+ * Forward + backward over `gradAccumulation` micro-batches. The gradients are of the summed loss;
+ * `prescale` (1 / predictions) turns them into the mean loss's, applied by the clip and the
+ * optimizer instead of one more pass over every gradient.
+ */
 function accumulate(
   model: TrainableModel,
   data: BatchSource,
   state: RunState,
-): { grads: Map<string, tf.Tensor>; sumNats: tf.Scalar; predictions: number; bytes: number } {
+): {
+  grads: Map<string, tf.Tensor>;
+  prescale: number;
+  sumNats: tf.Scalar;
+  predictions: number;
+  bytes: number;
+} {
   const named = model.namedVariables();
   const nameOf = new Map([...named].map(([name, v]) => [v.name, name]));
   const varList = [...named.values()];
@@ -187,12 +197,7 @@ function accumulate(
       }
     }
   }
-  const grads = new Map<string, tf.Tensor>();
-  for (const [name, g] of sum!) {
-    grads.set(name, tf.tidy(() => tf.div(g, Math.max(1, predictions))));
-    g.dispose();
-  }
-  return { grads, sumNats, predictions, bytes };
+  return { grads: sum!, prescale: 1 / Math.max(1, predictions), sumNats, predictions, bytes };
 }
 
 async function checkpoint(options: TrainOptions, state: RunState): Promise<void> {
@@ -236,7 +241,13 @@ async function run(options: TrainOptions, state: RunState): Promise<TrainResult>
   while (state.step < config.steps) {
     const started = performance.now();
     const lr = learningRate(state.step, config);
-    const acc = state.workers === null
+    const acc: {
+      grads: Map<string, tf.Tensor>;
+      prescale?: number;
+      sumNats: tf.Scalar;
+      predictions: number;
+      bytes: number;
+    } = state.workers === null
       ? accumulate(options.model, options.data, state)
       : await state.workers.accumulate(
         options.model,
@@ -244,16 +255,17 @@ async function run(options: TrainOptions, state: RunState): Promise<TrainResult>
           options.data.batchAt(state.nextBatchIndex++)),
         state.step + 1,
       );
-    const clipped = clipOnDevice(acc.grads, config.gradClip);
-    const grads = clipped.grads;
-    acc.grads.forEach((g) => g.dispose());
+    // The workers return mean gradients; this thread's are sums (prescale 1 / predictions).
+    const grads = acc.grads;
+    const clip = clipScale(grads, config.gradClip, acc.prescale ?? 1);
     // One read-back per step: the loss and the norm, needed before the update (NaN check).
-    const both = tf.stack([acc.sumNats, clipped.norm]);
+    const both = tf.stack([acc.sumNats, clip.norm]);
     const [sumNats, norm] = await both.data();
-    tf.dispose([both, acc.sumNats, clipped.norm]);
+    tf.dispose([both, acc.sumNats, clip.norm]);
     const loss = sumNats / acc.predictions;
     if (!Number.isFinite(loss) || !Number.isFinite(norm)) {
       grads.forEach((g) => g.dispose());
+      clip.scale.dispose();
       const what = !Number.isFinite(loss) ? `loss is ${loss}` : `gradient norm is ${norm}`;
       throw new Error(
         `Training stopped at step ${state.step + 1}: ${what}; the weights were not updated. ` +
@@ -261,8 +273,9 @@ async function run(options: TrainOptions, state: RunState): Promise<TrainResult>
           "Lower the learning rate or tighten gradClip, then resume from it.",
       );
     }
-    optimizer.apply(grads, lr);
+    optimizer.apply(grads, lr, clip.scale);
     grads.forEach((g) => g.dispose());
+    clip.scale.dispose();
     state.step += 1;
     const seconds = (performance.now() - started) / 1000;
     const metrics: StepMetrics = {
