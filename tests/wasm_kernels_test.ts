@@ -224,6 +224,26 @@ Deno.test("wasm GatherV2 = cpu on every axis, index shapes, int values; bad indi
   assert.throws(() => tf.gather(tf.zeros([3, 2]), [3]), /index value 3 is not in \[0, 2\]/);
 });
 
+Deno.test("wasm Slice = cpu: every rank to 5, partial and whole axes, short and long runs", async () => {
+  const cases: [number[], number[], number[]][] = [
+    [[10], [3], [5]],
+    [[4, 70], [1, 0], [2, -1]], // whole rows: one run
+    [[4, 70], [1, 3], [3, 66]], // long partial rows
+    [[2, 4, 9, 3], [0, 1, 2, 0], [-1, 2, 5, -1]], // attention query rows
+    [[2, 4, 9, 3], [1, 0, 0, 1], [1, -1, -1, 2]], // short runs on the last axis
+    [[2, 3, 4, 5, 6], [1, 1, 1, 1, 1], [1, 2, 3, 4, 5]],
+    [[3, 4], [1, 1], [0, 2]], // empty
+  ];
+  for (const [shape, begin, size] of cases) {
+    const [cpu, wasm] = await onBoth(() => [
+      tf.slice(r(shape, 3), begin, size),
+      tf.slice(tf.cast(tf.mul(r(shape, 4), 10), "int32"), begin, size),
+      tf.slice(tf.greater(r(shape, 5), 0), begin, size),
+    ]);
+    close(cpu, wasm, 0);
+  }
+});
+
 Deno.test("wasm Identity shares its input's data; clones outlive their source", async () => {
   await tf.setBackend("wasm");
   const a = tf.tensor1d([1, 2, 3]);
@@ -244,6 +264,7 @@ Deno.test("wasm kernels leak no tensors", async () => {
     tf.tidy(() => tf.matMul(a, b, true, false).add(tf.split(a, 2, 2)[0].sum())).dispose();
     tf.tidy(() => tf.concat([tf.tile(a, [1, 1, 2]), tf.lessEqual(b, tf.scalar(0))], 2)).dispose();
     tf.tidy(() => tf.clone(tf.gather(a, [1, 0], 1))).dispose();
+    tf.tidy(() => tf.slice(a, [0, 1, 0], [1, 3, 2])).dispose();
   }
   assert.equal(tf.memory().numTensors, before);
   tf.dispose([a, b]);
