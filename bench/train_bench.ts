@@ -5,7 +5,7 @@
  *
  * usage: deno task bench [--presets tiny,small,medium] [--steps 5] [--warmup 2] [--stock]
  *        [--batch B] [--seq T] [--json out/bench.json] [--profile] [--top 25] [--diagnose]
- *        [--workers N] [--by-shape]
+ *        [--workers N] [--by-shape] [--micro R]
  * Backend: automatic (webgpu on a real GPU, else wasm), or `BLT_BACKEND=wasm|webgpu|cpu`.
  * `--stock` keeps tfjs's own webgpu kernels (no lib/gpu kernels), for the before/after column.
  * `--profile`: after the timed steps, one more step counts GPU dispatches / queue submits /
@@ -89,6 +89,9 @@ export interface BenchOptions {
   readonly profile?: boolean;
   /** Kernels listed by the profile (default 25). */
   readonly top?: number;
+  /** `--micro R`: rows per micro-batch (gradient accumulation within the step); must divide the
+   * batch. Default: the whole batch on webgpu, what fits the wasm heap on the CPU backends. */
+  readonly micro?: number;
   /** `--by-shape`: the profile's kernel table groups by name and input shapes. */
   readonly byShape?: boolean;
   /** Check sizes against the device limits and trace the first step's GPU errors. */
@@ -210,7 +213,15 @@ async function runPreset(
   const pl = staticBenchPatches(seq);
   // On the CPU backends the batch runs as micro-batches with gradient accumulation, as
   // `deno task train` does: the tiny preset's 8×1024 batch in one piece overflows the wasm heap.
-  const micro = microBatching(batch, seq, tf.getBackend(), {});
+  // `--micro R`: R rows per micro-batch on any backend (e.g. the medium preset on an 80 GB GPU).
+  if (opts.micro !== undefined && (!(opts.micro >= 1) || batch % opts.micro !== 0)) {
+    throw new Error(
+      `--micro ${opts.micro}: must be a whole number of rows dividing the batch ${batch}.`,
+    );
+  }
+  const micro = opts.micro === undefined || opts.micro === batch
+    ? microBatching(batch, seq, tf.getBackend(), {})
+    : { batchSize: opts.micro, gradAccumulation: batch / opts.micro };
   const accumulate = micro.gradAccumulation ?? 1;
   const data = {
     batchAt: (i: number) => {
@@ -222,7 +233,7 @@ async function runPreset(
     },
   };
   if (accumulate > 1) {
-    log(`${preset}: ${accumulate} micro-batches of ${micro.batchSize} rows per step (CPU backend)`);
+    log(`${preset}: ${accumulate} micro-batches of ${micro.batchSize} rows per step`);
   }
   const meanPatch = (seq - 1) / (pl.length - 1);
   const flopsPerByte =
@@ -391,6 +402,7 @@ if (import.meta.main) {
   const diagnose = args.includes("--diagnose");
   const top = Number(arg(args, "top") ?? 25);
   const byShape = args.includes("--by-shape");
+  const micro = arg(args, "micro") === undefined ? undefined : Number(arg(args, "micro"));
   const workers = arg(args, "workers") === undefined ? undefined : Number(arg(args, "workers"));
   let adapter = "cpu";
   const choice = await setupBackend({ log: (l) => console.log(l), gpuKernels: !stock });
@@ -415,6 +427,7 @@ if (import.meta.main) {
         profile,
         top,
         byShape,
+        micro,
         diagnose,
         workers,
       });
