@@ -3,11 +3,14 @@
  * shapes of the small/medium presets (forward and the two gradient products), then the fused
  * attention kernels (forward, dQ, dK/dV, and forward+backward through tf.grads) in both WGSL
  * forms (loops / unrolled, `setAttentionUnrolled`) against plain tfjs on the presets' attention
- * shapes. Needs a WebGPU adapter (`navigator.gpu`).
+ * shapes. With `--rows-per-thread 1,2,4` the attention table instead compares those rows per
+ * thread (`setAttentionRowsPerThread`, unrolled form): ms, TFLOP/s, speed-up and max |Δ| against
+ * R = 1. Needs a WebGPU adapter (`navigator.gpu`).
  *
  *   deno run -A bench/gpu_kernels.ts                    # full shapes (a real GPU)
  *   deno run -A bench/gpu_kernels.ts --only attention   # attention only (or --only matmul)
  *   deno run -A bench/gpu_kernels.ts --quick            # tiny shapes (software adapter smoke run)
+ *   deno run -A bench/gpu_kernels.ts --only attention --rows-per-thread 1,2,4
  *   deno bundle --platform deno -o .gpu/gpu_kernels.js bench/gpu_kernels.ts &&
  *     deno run -A .gpu/gpu_kernels.js --only attention
  *
@@ -27,8 +30,11 @@ import {
   attentionBackwardDkv,
   attentionBackwardDq,
   attentionForward,
+  attentionRowsPerThread,
   attentionUnrolled,
+  type AttnRowsPerThread,
   fusedAttention,
+  setAttentionRowsPerThread,
   setAttentionUnrolled,
 } from "../lib/gpu/attention.ts";
 
@@ -64,6 +70,18 @@ if (!["all", "matmul", "attention", "elementwise"].includes(only)) {
     `bench/gpu_kernels.ts: --only takes 'matmul', 'attention' or 'elementwise', found '${only}'.`,
   );
 }
+const rowsAt = Deno.args.indexOf("--rows-per-thread");
+const rowsList: AttnRowsPerThread[] | undefined = rowsAt < 0 ? undefined : (() => {
+  const list = (Deno.args[rowsAt + 1] ?? "").split(",").map(Number);
+  if (list.length === 0 || list.some((r) => r !== 1 && r !== 2 && r !== 4)) {
+    throw new Error(
+      `bench/gpu_kernels.ts: --rows-per-thread takes a comma list of 1, 2, 4, found '${
+        Deno.args[rowsAt + 1]
+      }'.`,
+    );
+  }
+  return list as AttnRowsPerThread[];
+})();
 if (!(await tf.setBackend("webgpu"))) {
   throw new Error("bench/gpu_kernels.ts: tfjs could not start the 'webgpu' backend.");
 }
@@ -223,15 +241,100 @@ async function benchAttention(): Promise<void> {
   setAttentionUnrolled(initial);
 }
 
+/** The fused kernels' outputs [out, dQ, dK, dV] at the current settings. */
+function attnOutputs(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, dO: tf.Tensor, stats: tf.Tensor) {
+  const { out, lse } = attentionForward(q, k, v);
+  lse.dispose();
+  return [
+    out,
+    attentionBackwardDq(q, k, v, dO, stats),
+    ...attentionBackwardDkv(q, k, v, dO, stats),
+  ];
+}
+
+/**
+ * Rows per thread (`setAttentionRowsPerThread`) compared on the unrolled kernels: ms, TFLOP/s,
+ * speed-up over R = 1 and max |Δ| of out, dQ, dK/dV against R = 1.
+ */
+async function benchAttentionRows(list: readonly AttnRowsPerThread[]): Promise<void> {
+  console.log(
+    "\nfused attention (unrolled), causal, rows per thread R; ms per call (FLOPs as in the" +
+      " loops/unrolled table: dQ and dK/dV count 1.5× and 2× the forward's)",
+  );
+  console.log("| shape | kernel | R | ms | TFLOP/s | speed-up vs R=1 | max |Δ| vs R=1 |");
+  console.log("|---|---|---|---|---|---|---|");
+  const initial = [attentionUnrolled(), attentionRowsPerThread()] as const;
+  setAttentionUnrolled(true);
+  for (const c of attnCases) {
+    const [b, h, t, d] = c.shape;
+    const q = tf.randomNormal([...c.shape]), k = tf.randomNormal([...c.shape]);
+    const v = tf.randomNormal([...c.shape]), dO = tf.randomNormal([...c.shape]);
+    const flops = attentionFlops(b, h, t, d, true);
+    setAttentionRowsPerThread(1);
+    const { out, lse } = attentionForward(q, k, v);
+    const stats = tf.tidy(() => tf.stack([lse, tf.sum(tf.mul(dO, out), -1)], -1));
+    tf.dispose([out, lse]);
+    const baseline = attnOutputs(q, k, v, dO, stats);
+    const grad = tf.grads((x: tf.Tensor, y: tf.Tensor, z: tf.Tensor) =>
+      tf.sum(tf.mul(fusedAttention(x, y, z), dO))
+    );
+    const kernels: [string, () => tf.Tensor | tf.Tensor[], number, number[]][] = [
+      ["forward", () => attentionForward(q, k, v).out, flops, [0]],
+      ["dQ", () => attentionBackwardDq(q, k, v, dO, stats), 1.5 * flops, [1]],
+      ["dK/dV", () => attentionBackwardDkv(q, k, v, dO, stats), 2 * flops, [2, 3]],
+      ["forward+backward (tf.grads)", () => grad([q, k, v]), 4.5 * flops, []],
+    ];
+    const oneMs = new Map<string, number>();
+    for (const r of list) {
+      setAttentionRowsPerThread(r);
+      const outs = attnOutputs(q, k, v, dO, stats);
+      for (const [name, fn, f, which] of kernels) {
+        const res = await timeKernel(fn, { flops: f, iters });
+        if (r === 1) oneMs.set(name, res.ms);
+        let diff = 0;
+        for (const i of which) diff = Math.max(diff, await maxDiff(outs[i], baseline[i]));
+        const one = oneMs.get(name);
+        console.log(
+          `| ${c.name} [${c.shape}] | ${name} | ${r} | ${fmtMs(res.ms)} | ${
+            res.tflops.toPrecision(3)
+          } | ${one === undefined ? "–" : `${(one / res.ms).toFixed(2)}×`} | ${
+            which.length === 0 ? "–" : diff.toExponential(1)
+          } |`,
+        );
+      }
+      tf.dispose(outs);
+    }
+    tf.dispose([q, k, v, dO, stats, ...baseline]);
+  }
+  setAttentionUnrolled(initial[0]);
+  setAttentionRowsPerThread(initial[1]);
+}
+
+/** Median GPU time (ms) of the single kernel `fn` runs, from tf.profile's timestamp queries. */
+async function kernelGpuMs(fn: () => tf.Tensor, runs: number): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const info = await tf.profile(() => fn());
+    const ms = info.kernels
+      .map((k) => k.kernelTimeMs)
+      .reduce((a: number, b) => a + (typeof b === "number" ? b : 0), 0);
+    times.push(ms);
+    tf.dispose(info.result as tf.Tensor);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
+
 /**
  * Memory bandwidth of tfjs's elementwise kernels (we register none of our own): bytes read and
- * written per call over wall time of `iters` queued calls, at sizes where launch overhead is
- * negligible and at the sizes a training step has.
+ * written per call over (a) the GPU time of the kernel alone (tf.profile's timestamp queries,
+ * median of the runs) and (b) wall time of `iters` queued calls, which includes the host's
+ * per-op overhead and the buffer pool.
  */
 async function benchElementwise(): Promise<void> {
   const sizes = quick ? [1 << 12] : [1 << 20, 1 << 24, 1 << 26];
-  console.log("| op | elements | ms | GB/s |");
-  console.log("|---|---|---|---|");
+  console.log("| op | elements | GPU ms (timestamps) | GB/s (GPU) | wall ms | GB/s (wall) |");
+  console.log("|---|---|---|---|---|---|");
   for (const n of sizes) {
     const a = tf.randomNormal([n / 256, 256]), b = tf.randomNormal([n / 256, 256]);
     const row = tf.randomNormal([256]);
@@ -243,8 +346,12 @@ async function benchElementwise(): Promise<void> {
       ["sum over last axis", () => tf.sum(a, -1), 4 * n],
     ];
     for (const [name, fn, bytes] of ops) {
-      const r = await timeKernel(fn, { iters });
-      console.log(`| ${name} | ${n} | ${fmtMs(r.ms)} | ${(bytes / (r.ms * 1e6)).toFixed(0)} |`);
+      const wall = await timeKernel(fn, { iters });
+      const gpu = await kernelGpuMs(fn, quick ? 1 : 7);
+      const bw = (ms: number) => (ms > 0 ? (bytes / (ms * 1e6)).toFixed(0) : "–");
+      console.log(
+        `| ${name} | ${n} | ${gpu.toFixed(4)} | ${bw(gpu)} | ${fmtMs(wall.ms)} | ${bw(wall.ms)} |`,
+      );
     }
     tf.dispose([a, b, row]);
   }
@@ -252,5 +359,7 @@ async function benchElementwise(): Promise<void> {
 
 console.log(`device: ${tf.getBackend()}; ${iters} timed calls each\n`);
 if (only === "all" || only === "matmul") await benchMatmul();
-if (only === "all" || only === "attention") await benchAttention();
+if (only === "all" || only === "attention") {
+  await (rowsList === undefined ? benchAttention() : benchAttentionRows(rowsList));
+}
 if (only === "all" || only === "elementwise") await benchElementwise();
