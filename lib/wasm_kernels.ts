@@ -21,6 +21,10 @@
  *   it becomes a row copy per index. Identity copied its input (80 ms per micro-batch on the
  *   [B, H, T, T] attention tensors alone); it now shares the data, as Reshape and the cpu backend
  *   do.
+ * - XNNPACK's products themselves ran at 20–24 GFLOP/s. Training-sized ones now run on our own
+ *   WebAssembly SIMD kernel (lib/wasm_gemm.ts: 6×8 register tiles, relaxed-SIMD fused
+ *   multiply-adds, B packed in 8-column panels, transposed operands read in place) at 30–38
+ *   GFLOP/s; {@link setWasmGemm} switches back for comparisons.
  * - Generation's products are tiny (one query row): there the per-call transposes and copies
  *   above cost more than the product (cached generation ran 2–4× slower with this module than
  *   without). {@link matMulRoute} sends few-row batched products to the stock kernel and gives a
@@ -32,6 +36,7 @@
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { WasmGemm } from "./wasm_gemm.ts";
 
 /**
  * A view of a tensor on the wasm heap. (`readSync` copies the whole tensor: the kernels below
@@ -418,6 +423,10 @@ export function installWasmKernels(): void {
     }
     const route = matMulRoute(a.shape, b.shape, transposeA, transposeB);
     if (route === "stock") return stock(a, b, transposeA, transposeB);
+    if (route === "blocked" && useGemm) {
+      const out = gemmMatMul(a, b, transposeA, transposeB, wasm);
+      if (out !== null) return out;
+    }
     const a2 = transposeA ? transposeLast(a, backend) : a;
     const cached = transposeB && route === "fewRows" ? cachedTranspose(b, wasm) : null;
     const b2 = cached?.t ?? (transposeB ? transposeLast(b, backend) : b);
@@ -551,11 +560,93 @@ export function clearMatMulCache(): void {
   }
 }
 
+let useGemm = true;
+
+/**
+ * Switches the training-sized products ("blocked" route of {@link matMulRoute}) between our
+ * WebAssembly SIMD kernel (lib/wasm_gemm.ts, the default) and XNNPACK; returns the previous
+ * setting. For A/B measurements and tests.
+ *
+ * @example
+ * ```ts
+ * import { setWasmGemm } from "./wasm_kernels.ts";
+ * const before = setWasmGemm(false); // XNNPACK
+ * setWasmGemm(before);
+ * ```
+ */
+export function setWasmGemm(on: boolean): boolean {
+  const before = useGemm;
+  useGemm = on;
+  return before;
+}
+
+let gemm: WasmGemm | null = null;
+let gemmOwner: BackendWasm | null = null;
+
+/**
+ * op(a) [..., M, K] × op(b) [..., K, N] on {@link WasmGemm}: a shared b (batch 1) folds an
+ * untransposed a's batch into rows; otherwise matrix by matrix, a batch of 1 on either side
+ * broadcasting. null for other broadcasts (the caller falls back).
+ */
+function gemmMatMul(
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  transposeA: boolean,
+  transposeB: boolean,
+  wasm: BackendWasm,
+): tf.TensorInfo | null {
+  const rA = a.shape.length, rB = b.shape.length;
+  const M = a.shape[transposeA ? rA - 1 : rA - 2], K = a.shape[transposeA ? rA - 2 : rA - 1];
+  const N = b.shape[transposeB ? rB - 2 : rB - 1];
+  const outerA = a.shape.slice(0, -2), outerB = b.shape.slice(0, -2);
+  const batchA = tf.util.sizeFromShape(outerA), batchB = tf.util.sizeFromShape(outerB);
+  const same = outerA.length === outerB.length && outerA.every((d, i) => d === outerB[i]);
+  if (!same && batchA !== 1 && batchB !== 1) return null;
+  const outer = tf.backend_util.assertAndGetBroadcastShape(outerA, outerB);
+  const w = wasm as unknown as WasmInternals;
+  if (gemmOwner !== wasm) {
+    gemmOwner = wasm;
+    try {
+      gemm = new WasmGemm(w.wasm.asm.memory);
+    } catch {
+      gemm = null; // another tfjs build (a shared or unexposed heap): XNNPACK products
+    }
+  }
+  if (gemm === null) return null;
+  const out = wasm.makeOutput([...outer, M, N], "float32");
+  const fold = batchB === 1 && !transposeA;
+  const rows = fold ? batchA * M : M;
+  const pack = w.wasm._malloc(WasmGemm.packBytes(K, N)) >>> 0;
+  const edge = w.wasm._malloc(WasmGemm.edgeBytes(rows)) >>> 0;
+  try {
+    const at = (t: tf.TensorInfo) => w.dataIdMap.get(t.dataId).memoryOffset;
+    const [pa, pb, pc] = [at(a), at(b), at(out)];
+    const batches = fold ? 1 : Math.max(batchA, batchB);
+    for (let i = 0; i < batches; i++) {
+      gemm!.matmul(
+        { at: pa + (batchA === 1 ? 0 : 4 * i * M * K), transposed: transposeA },
+        { at: pb + (batchB === 1 ? 0 : 4 * i * K * N), transposed: transposeB },
+        pc + 4 * i * M * N,
+        [rows, K, N],
+        pack,
+        edge,
+      );
+    }
+  } finally {
+    w.wasm._free(pack);
+    w.wasm._free(edge);
+  }
+  return out;
+}
+
 /** The members of tfjs-backend-wasm 4.22's backend and module that the product views use. */
 interface WasmInternals {
   dataIdNextNumber: number;
   dataIdMap: { get(dataId: object): { memoryOffset: number } };
   wasm: {
+    asm: { memory: WebAssembly.Memory };
+    _malloc(bytes: number): number;
+    _free(at: number): void;
     cwrap(name: string, ret: null, args: string[]): (...args: unknown[]) => void;
     tfjs: {
       registerTensor(id: number, size: number, memoryOffset: number): void;

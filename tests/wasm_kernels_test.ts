@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { clearMatMulCache, matMulRoute } from "../lib/wasm_kernels.ts";
+import { clearMatMulCache, matMulRoute, setWasmGemm } from "../lib/wasm_kernels.ts";
 
 /** Runs `f` on the cpu backend (reference) and on wasm (our kernels), returning both results. */
 async function onBoth(f: () => tf.Tensor | tf.Tensor[]): Promise<[number[][], number[][]]> {
@@ -139,6 +139,32 @@ Deno.test("wasm SplitV on any axis = cpu; UnsortedSegmentSum (gather's gradient)
     return tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, [1, 4, 4, 9, 0, 1]), 2)))(table);
   });
   close(cpu, wasm, 1e-6);
+});
+
+Deno.test("wasm BatchMatMul: our SIMD kernel and XNNPACK agree on training-sized products", async () => {
+  await tf.setBackend("wasm");
+  const cases: [number[], number[], boolean, boolean][] = [
+    [[130, 70], [70, 9], false, false], // shared b: a's rows folded
+    [[130, 70], [9, 70], false, true], // a dense layer
+    [[130, 70], [130, 9], true, false], // its weight gradient
+    [[2, 3, 50, 70], [2, 3, 70, 41], false, false], // matrix by matrix
+    [[2, 3, 70, 50], [2, 3, 41, 70], true, true],
+    [[1, 50, 70], [4, 70, 41], false, false], // a batch of 1 broadcasts
+    [[3, 70, 50], [70, 41], true, false], // transposed a over a shared b
+    [[2, 64, 300], [2, 300, 33], false, false], // sums over two passes
+  ];
+  for (const [sa, sb, ta, tb] of cases) {
+    assert.equal(matMulRoute(sa, sb, ta, tb), "blocked", `${sa} ${sb}`);
+    const run = (on: boolean) => {
+      const before = setWasmGemm(on);
+      try {
+        return tf.tidy(() => Array.from(tf.matMul(r(sa, 1), r(sb, 2), ta, tb).dataSync()));
+      } finally {
+        setWasmGemm(before);
+      }
+    };
+    close([run(false)], [run(true)], 1e-4);
+  }
 });
 
 Deno.test("wasm transposed BatchMatMul over tiles of the blocked transpose (ragged edges) = cpu", async () => {
