@@ -127,13 +127,19 @@ Deno.test("wasm BatchMatMul gradients = cpu", async () => {
   close(cpu, wasm, 1e-3);
 });
 
-Deno.test("wasm SplitV on any axis = cpu; UnsortedSegmentSum (gather's gradient) = cpu", async () => {
+Deno.test("wasm SplitV on any axis, Concat of RoPE pairs = cpu; UnsortedSegmentSum (gather's gradient) = cpu", async () => {
   const shape = [2, 3, 4, 6];
   for (const axis of [0, 1, 2, 3]) {
     const sizes = [1, shape[axis] - 1];
     const [cpu, wasm] = await onBoth(() => tf.split(r(shape, 5), sizes, axis));
     close(cpu, wasm, 0);
   }
+  // RoPE's pairs: one value per run on both sides.
+  const [cpuPairs, wasmPairs] = await onBoth(() => {
+    const [even, odd] = tf.split(r([2, 3, 5, 2], 7), 2, 3);
+    return [even, odd, tf.concat([tf.neg(odd), even], 3)];
+  });
+  close(cpuPairs, wasmPairs, 0);
   const [cpu, wasm] = await onBoth(() => {
     const table = r([10, 3], 6);
     return tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, [1, 4, 4, 9, 0, 1]), 2)))(table);
