@@ -9,11 +9,20 @@
 import * as tf from "@tensorflow/tfjs";
 import type { WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
 import { dispatch, webgpuBackend } from "./dispatch.ts";
-import { attentionForwardWgsl, ATTN_ROWS, type AttnVariant } from "./attention_wgsl.ts";
-import { attentionBackwardDkvWgsl, attentionBackwardDqWgsl } from "./attention_backward_wgsl.ts";
+import {
+  type AttnRowsPerThread,
+  attnRowsPerWorkgroup,
+  type AttnVariant,
+} from "./attention_wgsl.ts";
+import {
+  attentionBackwardDkvRowsWgsl,
+  attentionBackwardDqRowsWgsl,
+  attentionForwardRowsWgsl,
+} from "./attention_rows_wgsl.ts";
 import { type AttentionOptions, resolveAttention } from "./attention_reference.ts";
 
 export type { AttentionOptions } from "./attention_reference.ts";
+export type { AttnRowsPerThread } from "./attention_wgsl.ts";
 
 /** Kernel names registered on the webgpu backend by enableGpuKernels(). */
 export const ATTENTION_KERNELS = Object.freeze({
@@ -66,8 +75,49 @@ export function attentionUnrolled(): boolean {
   return unrolledForm;
 }
 
+// Not yet measured on a GPU: 1 keeps the one-row kernels until bench/gpu_kernels.ts
+// --rows-per-thread 1,2,4 says otherwise.
+let rowsPerThread: AttnRowsPerThread = 1;
+
+/**
+ * Chooses how many query rows (forward, dQ) or key rows (dK/dV) each thread of the fused
+ * attention kernels owns for later calls: 1 (default), 2 or 4. With R rows a workgroup of 64
+ * threads covers 64·R rows and every K/V (Q/dO) value it loads from workgroup memory feeds R rows
+ * from registers (attention_rows_wgsl.ts); results equal R = 1 up to float rounding. More rows
+ * need more registers per thread (forward ≈ 2·R·headDim + R·CH floats, dK/dV 4·R·headDim), so
+ * the best R depends on the head size and the GPU: measure with
+ * `deno run -A bench/gpu_kernels.ts --only attention --rows-per-thread 1,2,4`.
+ *
+ * @example
+ * ```ts
+ * import { attentionRowsPerThread, setAttentionRowsPerThread } from "./attention.ts";
+ * setAttentionRowsPerThread(2);
+ * console.log(attentionRowsPerThread()); // 2
+ * setAttentionRowsPerThread(1);
+ * ```
+ */
+export function setAttentionRowsPerThread(r: AttnRowsPerThread): void {
+  if (r !== 1 && r !== 2 && r !== 4) {
+    throw new Error(`setAttentionRowsPerThread: rows per thread must be 1, 2 or 4, found ${r}`);
+  }
+  rowsPerThread = r;
+}
+
+/**
+ * Rows per thread of the fused attention kernels (see `setAttentionRowsPerThread`).
+ *
+ * @example
+ * ```ts
+ * import { attentionRowsPerThread } from "./attention.ts";
+ * console.log(attentionRowsPerThread()); // 1
+ * ```
+ */
+export function attentionRowsPerThread(): AttnRowsPerThread {
+  return rowsPerThread;
+}
+
 function variantOf(q: tf.TensorInfo, hasDoc: boolean): AttnVariant {
-  return { headDim: q.shape[3], hasDoc, unrolled: unrolledForm };
+  return { headDim: q.shape[3], hasDoc, unrolled: unrolledForm, rows: rowsPerThread };
 }
 
 function uniformsOf(q: tf.TensorInfo, attrs: tf.NamedAttrMap) {
@@ -80,12 +130,12 @@ function uniformsOf(q: tf.TensorInfo, attrs: tf.NamedAttrMap) {
   ];
 }
 
-function grid(q: tf.TensorInfo): [number, number, number] {
-  return [Math.ceil(q.shape[2] / ATTN_ROWS), q.shape[0] * q.shape[1], 1];
+function grid(q: tf.TensorInfo, v: AttnVariant): [number, number, number] {
+  return [Math.ceil(q.shape[2] / attnRowsPerWorkgroup(v)), q.shape[0] * q.shape[1], 1];
 }
 
 function variantKey(name: string, v: AttnVariant): string {
-  return `${name}_d${v.headDim}${v.hasDoc ? "_doc" : ""}${v.unrolled ? "_u" : ""}`;
+  return `${name}_d${v.headDim}${v.hasDoc ? "_doc" : ""}${v.unrolled ? "_u" : ""}_r${v.rows ?? 1}`;
 }
 
 function backwardConfig(
@@ -99,7 +149,7 @@ function backwardConfig(
     const variant = variantOf(q, doc !== undefined);
     return dispatch(
       backend as unknown as WebGPUBackend,
-      { key: variantKey(key, variant), wgsl: () => wgsl(variant), workgroups: grid(q) },
+      { key: variantKey(key, variant), wgsl: () => wgsl(variant), workgroups: grid(q, variant) },
       [q, k, v, dO, stats, ...(doc ? [doc] : [])],
       Array.from({ length: outputs }, () => ({ shape: q.shape, dtype: "float32" as const })),
       uniformsOf(q, attrs ?? {}),
@@ -121,8 +171,8 @@ export const attentionKernelConfigs: readonly tf.KernelConfig[] = [
         backend as unknown as WebGPUBackend,
         {
           key: variantKey("blt_attn_fwd", variant),
-          wgsl: () => attentionForwardWgsl(variant),
-          workgroups: grid(q),
+          wgsl: () => attentionForwardRowsWgsl(variant),
+          workgroups: grid(q, variant),
         },
         doc ? [q, k, v, doc] : [q, k, v],
         [
@@ -133,8 +183,8 @@ export const attentionKernelConfigs: readonly tf.KernelConfig[] = [
       );
     },
   },
-  backwardConfig(ATTENTION_KERNELS.backwardDq, "blt_attn_dq", attentionBackwardDqWgsl, 1),
-  backwardConfig(ATTENTION_KERNELS.backwardDkv, "blt_attn_dkv", attentionBackwardDkvWgsl, 2),
+  backwardConfig(ATTENTION_KERNELS.backwardDq, "blt_attn_dq", attentionBackwardDqRowsWgsl, 1),
+  backwardConfig(ATTENTION_KERNELS.backwardDkv, "blt_attn_dkv", attentionBackwardDkvRowsWgsl, 2),
 ];
 
 /**

@@ -9,7 +9,13 @@
  * @module
  */
 import { regForm, type Row } from "./attention_regs.ts";
-import { attentionPrelude, ATTN_ROWS, type AttnVariant, regsOf } from "./attention_wgsl.ts";
+import {
+  assertOneRow,
+  attentionPrelude,
+  ATTN_ROWS,
+  type AttnVariant,
+  regsOf,
+} from "./attention_wgsl.ts";
 
 const lines = (text: string): string[] => text.split("\n");
 
@@ -32,6 +38,7 @@ function rowLoop(indent: string, body: (w: Row) => readonly string[], name = "jj
  * ```
  */
 export function attentionBackwardDqWgsl(v: AttnVariant): string {
+  assertOneRow(v, "dQ");
   const inputs = ["Q", "K", "V", "DO", "STATS", ...(v.hasDoc ? ["DOC"] : [])];
   const r = regsOf(v);
   return attentionPrelude(v, inputs, ["DQ"]) + /* wgsl */ `
@@ -114,6 +121,7 @@ ${r.eachD("    ", (x) => [`DQ[base + i * D4 + ${x.d}] = ${x.reg("dq")} * u.scale
  * ```
  */
 export function attentionBackwardDkvWgsl(v: AttnVariant): string {
+  assertOneRow(v, "dK/dV");
   const inputs = ["Q", "K", "V", "DO", "STATS", ...(v.hasDoc ? ["DOC"] : [])];
   const r = regsOf(v);
   return attentionPrelude(v, inputs, ["DK", "DV"]) + /* wgsl */ `

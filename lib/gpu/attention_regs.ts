@@ -42,7 +42,7 @@ export interface RegForm {
   readonly unrolled: boolean;
   /** Declares D4-lane vec4 register files (zero-initialised), one line per file. */
   decl(indent: string, names: readonly string[]): string;
-  /** Declares a BLK-row f32 register file. */
+  /** Declares a BLK-row (or `rowsConst`-row) f32 register file. */
   declRows(indent: string, name: string): string;
   /**
    * A loop over d < D4 whose body is `body`'s statements: one line for one statement, a block
@@ -50,7 +50,7 @@ export interface RegForm {
    */
   eachD(indent: string, body: (x: Lane) => readonly string[]): string;
   /**
-   * A loop over rows < BLK with loop variable `name` (default `jj`; loop form) or BLK `{ … }`
+   * A loop over rows < BLK (or `rowsConst`) with loop variable `name` (default `jj`; loop form) or BLK `{ … }`
    * blocks with literal rows (unrolled).
    */
   eachRow(indent: string, body: (w: Row) => readonly string[], name?: string): string;
@@ -63,7 +63,9 @@ function eightPerLine(indent: string, items: readonly string[]): string {
 }
 
 /**
- * The register form of a kernel with `d4` vec4 lanes per head row and `blk` staged rows.
+ * The register form of a kernel with `d4` vec4 lanes per head row and `blk` staged rows; the
+ * loop form names the row count by the WGSL constant `rowsConst` (default `BLK`, which must then
+ * equal `blk`).
  *
  * @example
  * ```ts
@@ -72,7 +74,12 @@ function eightPerLine(indent: string, items: readonly string[]): string {
  * console.log(r.eachD("", (x) => [`${x.reg("o")} = ${x.reg("o")} * c;`])); // o0 = o0 * c;\no1 = o1 * c;
  * ```
  */
-export function regForm(d4: number, blk: number, unrolled: boolean): RegForm {
+export function regForm(
+  d4: number,
+  blk: number,
+  unrolled: boolean,
+  rowsConst = "BLK",
+): RegForm {
   if (!Number.isInteger(d4) || d4 < 1 || !Number.isInteger(blk) || blk < 1) {
     throw new Error(`regForm: lanes (${d4}) and rows (${blk}) must be positive integers`);
   }
@@ -88,7 +95,7 @@ export function regForm(d4: number, blk: number, unrolled: boolean): RegForm {
       unrolled,
       decl: (indent, names) =>
         names.map((n) => `${indent}var ${n}: array<vec4<f32>, D4>;`).join("\n"),
-      declRows: (indent, name) => `${indent}var ${name}: array<f32, BLK>;`,
+      declRows: (indent, name) => `${indent}var ${name}: array<f32, ${rowsConst}>;`,
       eachD: (indent, body) => {
         const s = body(lane);
         const head = `${indent}for (var d = 0u; d < D4; d++) {`;
@@ -98,7 +105,7 @@ export function regForm(d4: number, blk: number, unrolled: boolean): RegForm {
       },
       eachRow: (indent, body, name = "jj") =>
         [
-          `${indent}for (var ${name} = 0u; ${name} < BLK; ${name}++) {`,
+          `${indent}for (var ${name} = 0u; ${name} < ${rowsConst}; ${name}++) {`,
           ...body({ jj: name, reg: (file) => `${file}[${name}]`, at: name }).map((t) =>
             `${indent}  ${t}`
           ),

@@ -33,8 +33,11 @@ export {
 export { type MatmulPlan, matmulUnrolled, planMatmul, setMatmulUnrolled } from "./matmul.ts";
 export {
   attentionForward,
+  attentionRowsPerThread,
   attentionUnrolled,
+  type AttnRowsPerThread,
   fusedAttention,
+  setAttentionRowsPerThread,
   setAttentionUnrolled,
 } from "./attention.ts";
 export { type AttentionOptions, referenceAttention } from "./attention_reference.ts";

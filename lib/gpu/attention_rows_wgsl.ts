@@ -1,0 +1,373 @@
+/**
+ * Register-blocked fused attention: each thread owns R rows (R = `AttnVariant.rows`, 2 or 4), so
+ * every K/V (forward, dQ) or Q/dO (dK/dV) value read from workgroup memory feeds R rows' fused
+ * multiply-adds from registers instead of one. A workgroup is ATTN_ROWS (64) threads covering
+ * 64·R rows; thread t owns rows first + t + r·64 (r < R: coalesced global loads and stores per r).
+ * Masks, bindings, uniforms, the staged tiles and the log-sum-exp are those of the one-row kernels
+ * (attention_wgsl.ts, attention_backward_wgsl.ts), which these generators return for R = 1.
+ *
+ * Differences from R = 1: the R dot products of one staged row are computed unconditionally
+ * (within the workgroup's [lo, hi) range) and masked afterwards with `select`, since one shared
+ * load serves rows that may disagree on the mask. The forward scores a staged block in chunks of
+ * CH keys (`attnScoreChunk`) so its R·CH score registers stay few; in the unrolled form the chunk
+ * loop is a loop over workgroup-memory offsets and everything in it is emitted key by key.
+ *
+ * Register budget (f32 per thread, besides temporaries): forward 2·R·headDim + R·CH, dQ
+ * 3·R·headDim, dK/dV 4·R·headDim: at headDim 32, R = 4 the forward needs ~290 and dK/dV 512,
+ * above the 255 an NVIDIA thread has, so expect spills there; measure before choosing R.
+ *
+ * @module
+ */
+import { type Lane, type RegForm, regForm, type Row } from "./attention_regs.ts";
+import {
+  attentionForwardWgsl,
+  attentionPrelude,
+  ATTN_ROWS,
+  attnBlock,
+  type AttnVariant,
+  regsOf,
+} from "./attention_wgsl.ts";
+import { attentionBackwardDkvWgsl, attentionBackwardDqWgsl } from "./attention_backward_wgsl.ts";
+
+/**
+ * Keys per score chunk of the R-row forward: the largest divisor of the staged block
+ * attnBlock(headDim) that is at most 32 / R.
+ *
+ * @example
+ * ```ts
+ * import { attnScoreChunk } from "./attention_rows_wgsl.ts";
+ * console.log(attnScoreChunk({ headDim: 32, hasDoc: false, rows: 2 })); // 16
+ * ```
+ */
+export function attnScoreChunk(v: AttnVariant): number {
+  const blk = attnBlock(v.headDim);
+  let ch = Math.max(1, Math.min(blk, Math.floor(32 / (v.rows ?? 1))));
+  while (blk % ch !== 0) ch--;
+  return ch;
+}
+
+const rowsOf = (v: AttnVariant): number[] => [...Array(v.rows ?? 1).keys()];
+const lines = (text: string): string[] => text === "" ? [] : text.split("\n");
+/** Vec4 register file of row r: `q0_` → `q0_[d]` (loops) or `q0_3` (unrolled). */
+const file = (name: string, r: number): string => `${name}${r}_`;
+const hsum = (x: string): string => `${x}.x + ${x}.y + ${x}.z + ${x}.w`;
+
+/** One lane's statements as a single block (its `let`s then do not clash when unrolled). */
+function laneBlock(x: Lane, loads: [string, string][], body: readonly string[]): string {
+  return `{ ${loads.map(([n, e]) => `let ${n} = ${e};`).join(" ")} ${body.join(" ")} }`.replace(
+    /REG\((\w+)\)/g,
+    (_, n: string) => x.reg(n),
+  );
+}
+
+function checkRows(v: AttnVariant, kernel: string): void {
+  if (![1, 2, 4].includes(v.rows ?? 1)) {
+    throw new Error(`attention ${kernel}: rows per thread must be 1, 2 or 4, found ${v.rows}`);
+  }
+}
+
+/** The workgroup's [lo, hi) range of staged rows, as the one-row kernels compute it. */
+function rangeHeader(causalRange: string): string {
+  return `  if (lid.x == 0u) {
+    var lo = 0u; var hi = u.T;
+    if (u.causal != 0u) {
+${causalRange}
+    }
+    if (HAS_DOC) {
+      lo = max(lo, lowerBound(b, docAt(b, first)));
+      hi = min(hi, upperBound(b, docAt(b, last)));
+    }
+    lo_hi[0] = lo; lo_hi[1] = hi;
+  }
+  let lo = workgroupUniformLoad(&lo_hi[0]);
+  let hi = workgroupUniformLoad(&lo_hi[1]);`;
+}
+
+const QUERY_RANGE = `      hi = last + 1u;
+      if (u.window != 0u && first + 1u > u.window) { lo = first + 1u - u.window; }`;
+const KEY_RANGE = `      lo = first;
+      if (u.window != 0u) { hi = min(u.T, last + u.window); }`;
+
+/** Per-row indices: `${idx}${r}` (unclamped), `${idx}c${r}` (clamped) and `myDoc${r}`. */
+function rowIndices(v: AttnVariant, idx: string): string {
+  return rowsOf(v).map((r) =>
+    `  let ${idx}${r} = first + ${r}u * THREADS + lid.x;\n` +
+    `  let ${idx}c${r} = min(${idx}${r}, u.T - 1u);\n` +
+    `  let myDoc${r} = docAt(b, ${idx}c${r});`
+  ).join("\n");
+}
+
+function header(v: AttnVariant, causalRange: string, idx: string): string {
+  return `@compute @workgroup_size(${ATTN_ROWS}, 1, 1)
+fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let bh = wid.y;
+  let b = bh / u.H;
+  let first = wid.x * ROWS;
+  let last = min(u.T, first + ROWS) - 1u;
+  let base = bh * u.T * D4;
+${rangeHeader(causalRange)}
+${rowIndices(v, idx)}`;
+}
+
+/** Stages rows `at0 + e / D4` of X → sA and Y → sB (64 threads, THREADS-strided). */
+function stage(at0: string, x: string, y: string): string {
+  return `    for (var e = lid.x; e < BLK * D4; e += THREADS) {
+      let t = min(${at0} + e / D4, u.T - 1u);
+      sA[e] = ${x}[base + t * D4 + e % D4];
+      sB[e] = ${y}[base + t * D4 + e % D4];
+    }`;
+}
+
+function declAll(r: RegForm, v: AttnVariant, names: readonly string[]): string {
+  return rowsOf(v).map((row) => r.decl("  ", names.map((n) => file(n, row)))).join("\n");
+}
+
+/**
+ * Forward with R query rows per thread (R = 1: `attentionForwardWgsl`). Same inputs, outputs,
+ * uniforms and results; dispatch ⌈T / (64·R)⌉ × B·H workgroups.
+ *
+ * @example
+ * ```ts
+ * import { attentionForwardRowsWgsl } from "./attention_rows_wgsl.ts";
+ * console.log(attentionForwardRowsWgsl({ headDim: 16, hasDoc: false, rows: 2 }).includes("o1_")); // true
+ * ```
+ */
+export function attentionForwardRowsWgsl(v: AttnVariant): string {
+  checkRows(v, "forward");
+  if ((v.rows ?? 1) === 1) return attentionForwardWgsl(v);
+  const inputs = ["Q", "K", "V", ...(v.hasDoc ? ["DOC"] : [])];
+  const r = regsOf(v);
+  const rows = rowsOf(v);
+  const ch = regForm(v.headDim / 4, attnScoreChunk(v), v.unrolled === true, "CH");
+  const each = (f: (row: number) => string) => rows.map(f);
+  const score = (w: Row): string[] => [
+    `let jj = c0 + ${w.at};`,
+    `let j = j0 + jj;`,
+    ...each((x) => `var a${x} = vec4<f32>(0.0);`),
+    ...lines(r.eachD("", (x) => [
+      laneBlock(
+        x,
+        [["kk", `sA[${x.tile("jj")}]`]],
+        each((y) => `a${y} = fma(REG(${file("q", y)}), kk, a${y});`),
+      ),
+    ])),
+    ...each((y) =>
+      `${w.reg(file("s", y))} = select(NEG, ${
+        hsum(`a${y}`)
+      }, j < hi && allowed(ic${y}, j, myDoc${y}, sDoc[jj]));`
+    ),
+    ...each((y) => `mb${y} = max(mb${y}, ${w.reg(file("s", y))});`),
+  ];
+  const accumulate = (w: Row): string[] => [
+    `let jj = c0 + ${w.at};`,
+    ...each((y) => {
+      const s = w.reg(file("s", y));
+      return `let p${y} = select(0.0, exp(${s} - m${y}), ${s} > NEG); l${y} += p${y};`;
+    }),
+    ...lines(r.eachD("", (x) => [
+      laneBlock(
+        x,
+        [["vv", `sB[${x.tile("jj")}]`]],
+        each((y) => `REG(${file("o", y)}) = fma(vec4<f32>(p${y}), vv, REG(${file("o", y)}));`),
+      ),
+    ])),
+  ];
+  return attentionPrelude(v, inputs, ["O", "LSE"]) + /* wgsl */ `const CH = ${attnScoreChunk(v)}u;
+
+${header(v, QUERY_RANGE, "i")}
+${declAll(r, v, ["q", "o"])}
+${
+    rows.map((y) =>
+      r.eachD("  ", (x) => [`${x.reg(file("q", y))} = Q[base + ic${y} * D4 + ${x.d}] * u.scale;`])
+    ).join("\n")
+  }
+${each((y) => `  var m${y} = NEG;\n  var l${y} = 0.0;`).join("\n")}
+  for (var j0 = lo; j0 < hi; j0 += BLK) {
+${stage("j0", "K", "V")}
+    if (lid.x < BLK) { sDoc[lid.x] = docAt(b, min(j0 + lid.x, u.T - 1u)); }
+    workgroupBarrier();
+    for (var c0 = 0u; c0 < BLK; c0 += CH) {
+${each((y) => ch.declRows("      ", file("s", y))).join("\n")}
+${each((y) => `      var mb${y} = m${y};`).join("\n")}
+${ch.eachRow("      ", score, "cc")}
+${
+    each((y) =>
+      `      let corr${y} = exp(m${y} - mb${y});\n      m${y} = mb${y};\n      l${y} = l${y} * corr${y};\n` +
+      r.eachD("      ", (x) => [`${x.reg(file("o", y))} = ${x.reg(file("o", y))} * corr${y};`])
+    ).join("\n")
+  }
+${ch.eachRow("      ", accumulate, "cc")}
+    }
+    workgroupBarrier();
+  }
+${
+    each((y) =>
+      `  if (i${y} < u.T) {\n` +
+      r.eachD("    ", (x) => [
+        `O[base + i${y} * D4 + ${x.d}] = ${x.reg(file("o", y))} / l${y};`,
+      ]) +
+      `\n    LSE[bh * u.T + i${y}] = m${y} + log(l${y});\n  }`
+    ).join("\n")
+  }
+}
+`;
+}
+
+/**
+ * dQ with R query rows per thread (R = 1: `attentionBackwardDqWgsl`); inputs and outputs as
+ * there.
+ *
+ * @example
+ * ```ts
+ * import { attentionBackwardDqRowsWgsl } from "./attention_rows_wgsl.ts";
+ * console.log(attentionBackwardDqRowsWgsl({ headDim: 16, hasDoc: true, rows: 4 }).includes("dq3_")); // true
+ * ```
+ */
+export function attentionBackwardDqRowsWgsl(v: AttnVariant): string {
+  checkRows(v, "dQ");
+  if ((v.rows ?? 1) === 1) return attentionBackwardDqWgsl(v);
+  const inputs = ["Q", "K", "V", "DO", "STATS", ...(v.hasDoc ? ["DOC"] : [])];
+  const r = regsOf(v);
+  const rows = rowsOf(v);
+  const each = (f: (row: number) => string) => rows.map(f);
+  // The staged-row loop stays a loop in both forms (it indexes only workgroup memory), as in
+  // attention_backward_wgsl.ts.
+  const loop = regForm(1, 1, false).eachRow("    ", (w) => [
+    `let j = j0 + ${w.at};`,
+    `if (j < hi) {`,
+    ...each((y) => `  var sv${y} = vec4<f32>(0.0); var dpv${y} = vec4<f32>(0.0);`),
+    ...lines(r.eachD("  ", (x) => [
+      laneBlock(x, [["kk", `sA[${x.tile(w.jj)}]`], ["vv", `sB[${x.tile(w.jj)}]`]], [
+        ...each((y) => `sv${y} = fma(REG(${file("q", y)}), kk, sv${y});`),
+        ...each((y) => `dpv${y} = fma(REG(${file("dO", y)}), vv, dpv${y});`),
+      ]),
+    ])),
+    ...each((y) =>
+      `  let p${y} = select(0.0, exp(${hsum(`sv${y}`)} - lse${y}), ` +
+      `allowed(ic${y}, j, myDoc${y}, sDoc[${w.at}]));\n` +
+      `  let ds${y} = p${y} * (${hsum(`dpv${y}`)} - delta${y});`
+    ).flatMap(lines),
+    ...lines(r.eachD("  ", (x) => [
+      laneBlock(
+        x,
+        [["kk", `sA[${x.tile(w.jj)}]`]],
+        each((y) => `REG(${file("dq", y)}) = fma(vec4<f32>(ds${y}), kk, REG(${file("dq", y)}));`),
+      ),
+    ])),
+    `}`,
+  ]);
+  return attentionPrelude(v, inputs, ["DQ"]) + /* wgsl */ `
+${header(v, QUERY_RANGE, "i")}
+${declAll(r, v, ["q", "dO", "dq"])}
+${
+    each((y) =>
+      r.eachD("  ", (x) => [
+        `${x.reg(file("q", y))} = Q[base + ic${y} * D4 + ${x.d}] * u.scale;`,
+        `${x.reg(file("dO", y))} = DO[base + ic${y} * D4 + ${x.d}];`,
+      ]) +
+      `\n  let lse${y} = STATS[bh * u.T + ic${y}].x;\n  let delta${y} = STATS[bh * u.T + ic${y}].y;`
+    ).join("\n")
+  }
+  for (var j0 = lo; j0 < hi; j0 += BLK) {
+${stage("j0", "K", "V")}
+    if (lid.x < BLK) { sDoc[lid.x] = docAt(b, min(j0 + lid.x, u.T - 1u)); }
+    workgroupBarrier();
+${loop}
+    workgroupBarrier();
+  }
+${
+    each((y) =>
+      `  if (i${y} < u.T) {\n` +
+      r.eachD(
+        "    ",
+        (x) => [`DQ[base + i${y} * D4 + ${x.d}] = ${x.reg(file("dq", y))} * u.scale;`],
+      ) +
+      `\n  }`
+    ).join("\n")
+  }
+}
+`;
+}
+
+/**
+ * dK, dV with R key rows per thread (R = 1: `attentionBackwardDkvWgsl`); inputs and outputs as
+ * there.
+ *
+ * @example
+ * ```ts
+ * import { attentionBackwardDkvRowsWgsl } from "./attention_rows_wgsl.ts";
+ * console.log(attentionBackwardDkvRowsWgsl({ headDim: 16, hasDoc: false, rows: 2 }).includes("dv1_")); // true
+ * ```
+ */
+export function attentionBackwardDkvRowsWgsl(v: AttnVariant): string {
+  checkRows(v, "dK/dV");
+  if ((v.rows ?? 1) === 1) return attentionBackwardDkvWgsl(v);
+  const inputs = ["Q", "K", "V", "DO", "STATS", ...(v.hasDoc ? ["DOC"] : [])];
+  const r = regsOf(v);
+  const rows = rowsOf(v);
+  const each = (f: (row: number) => string) => rows.map(f);
+  const loop = regForm(1, 1, false).eachRow("    ", (w) => [
+    `let i = i0 + ${w.at};`,
+    `if (i < hi) {`,
+    ...each((y) => `  var sv${y} = vec4<f32>(0.0); var dpv${y} = vec4<f32>(0.0);`),
+    ...lines(r.eachD("  ", (x) => [
+      laneBlock(x, [["qq", `sA[${x.tile(w.jj)}]`], ["gg", `sB[${x.tile(w.jj)}]`]], [
+        ...each((y) => `sv${y} = fma(qq, REG(${file("k", y)}), sv${y});`),
+        ...each((y) => `dpv${y} = fma(gg, REG(${file("v", y)}), dpv${y});`),
+      ]),
+    ])),
+    `  let lse = sLse[${w.at}]; let delta = sDelta[${w.at}]; let di = sDoc[${w.at}];`,
+    ...each((y) =>
+      `  let p${y} = select(0.0, exp(${hsum(`sv${y}`)} - lse), ` +
+      `allowed(i, jc${y}, di, myDoc${y}));\n` +
+      `  let ds${y} = p${y} * (${hsum(`dpv${y}`)} - delta);`
+    ).flatMap(lines),
+    ...lines(r.eachD("  ", (x) => [
+      laneBlock(x, [["qq", `sA[${x.tile(w.jj)}]`], ["gg", `sB[${x.tile(w.jj)}]`]], [
+        ...each((y) => `REG(${file("dv", y)}) = fma(vec4<f32>(p${y}), gg, REG(${file("dv", y)}));`),
+        ...each((y) =>
+          `REG(${file("dk", y)}) = fma(vec4<f32>(ds${y}), qq, REG(${file("dk", y)}));`
+        ),
+      ]),
+    ])),
+    `}`,
+  ], "ii");
+  return attentionPrelude(v, inputs, ["DK", "DV"]) + /* wgsl */ `
+var<workgroup> sLse: array<f32, BLK>;
+var<workgroup> sDelta: array<f32, BLK>;
+
+${header(v, KEY_RANGE, "j")}
+${declAll(r, v, ["k", "v", "dk", "dv"])}
+${
+    each((y) =>
+      r.eachD("  ", (x) => [
+        `${x.reg(file("k", y))} = K[base + jc${y} * D4 + ${x.d}] * u.scale;`,
+        `${x.reg(file("v", y))} = V[base + jc${y} * D4 + ${x.d}];`,
+      ])
+    ).join("\n")
+  }
+  for (var i0 = lo; i0 < hi; i0 += BLK) {
+${stage("i0", "Q", "DO")}
+    if (lid.x < BLK) {
+      let i = min(i0 + lid.x, u.T - 1u);
+      sDoc[lid.x] = docAt(b, i);
+      sLse[lid.x] = STATS[bh * u.T + i].x;
+      sDelta[lid.x] = STATS[bh * u.T + i].y;
+    }
+    workgroupBarrier();
+${loop}
+    workgroupBarrier();
+  }
+${
+    each((y) =>
+      `  if (j${y} < u.T) {\n` +
+      r.eachD("    ", (x) => [
+        `DK[base + j${y} * D4 + ${x.d}] = ${x.reg(file("dk", y))} * u.scale;`,
+        `DV[base + j${y} * D4 + ${x.d}] = ${x.reg(file("dv", y))};`,
+      ]) +
+      `\n  }`
+    ).join("\n")
+  }
+}
+`;
+}
