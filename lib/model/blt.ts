@@ -15,7 +15,7 @@ import { patchLengths as patchLengthsOf } from "../patching/mod.ts";
 import type { Batch, LossResult, TrainableModel } from "../train/types.ts";
 import { ByteLm, entropyPatchLengths, initByteLm } from "./byte_lm.ts";
 import { saveBlt } from "./io/hf.ts";
-import { hashEmbeddings, initHashEmbedding } from "./hash_embedding.ts";
+import { hashEmbeddings, initHashEmbedding, prepareHashIds } from "./hash_embedding.ts";
 import { causalBias, MASKED } from "./layers/attention.ts";
 import { ropeTables } from "./layers/rope.ts";
 import { initLatentTransformer, latentTransformer } from "./latent_transformer.ts";
@@ -236,6 +236,11 @@ export class Blt implements TrainableModel {
     checkIds(batch.ids);
     const lengths = batch.patchLengths ?? this.patch(batch.ids).patchLengths;
     return nextByteLoss(() => this.forward(batch.ids, { patchLengths: lengths }).logits, batch);
+  }
+
+  /** Host work for a batch ahead of `loss` (the hash ids); see `TrainableModel.prepare`. */
+  prepare(batch: Batch): void {
+    prepareHashIds(batch.ids, this.config);
   }
 
   /** Saves config.json + model.safetensors in Hugging Face format (see lib/model/io/hf.ts). */

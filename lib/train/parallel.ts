@@ -62,7 +62,9 @@ export type FromWorker =
 
 /**
  * What one step's gradient accumulation gives the trainer (the single-thread path's shape):
- * gradients of the mean loss over the step's predictions, and the summed loss in nats.
+ * gradients of the summed loss with `prescale` = 1 / predictions (the mean loss's gradients are
+ * grads · prescale; the trainer folds it into clipping and the optimizer), and the summed loss
+ * in nats.
  *
  * @example
  * ```ts
@@ -72,6 +74,7 @@ export type FromWorker =
  */
 export interface Accumulated {
   readonly grads: Map<string, tf.Tensor>;
+  readonly prescale: number;
   readonly sumNats: tf.Scalar;
   readonly predictions: number;
   readonly bytes: number;
@@ -305,12 +308,10 @@ export class GradientWorkers {
     sums.forEach((g, j) => {
       if (g === null) return;
       const shape = this.#shapes[j];
-      grads.set(
-        this.#names[j],
-        tf.tidy(() => tf.div(tf.tensor(g, shape, "float32"), Math.max(1, predictions))),
-      );
+      grads.set(this.#names[j], tf.tensor(g, shape, "float32"));
     });
-    return { grads, sumNats: tf.scalar(sumNats), predictions, bytes };
+    const prescale = 1 / Math.max(1, predictions);
+    return { grads, prescale, sumNats: tf.scalar(sumNats), predictions, bytes };
   }
 
   /** Stops every worker at once (idempotent). */

@@ -96,6 +96,12 @@ export interface TrainableModel {
   namedVariables(): Map<string, tf.Variable>;
   /** Mean next-id cross-entropy (nats) over the batch's counted targets, with the counts. */
   loss(batch: Batch): LossResult;
+  /**
+   * Optional: host-side work for a batch that `loss` will get next (e.g. the BLT's n-gram hash
+   * ids), done while the device still runs the previous step. `loss` must produce the same
+   * result with or without it; the batch object must reach `loss` unchanged.
+   */
+  prepare?(batch: Batch): void;
 }
 
 /**

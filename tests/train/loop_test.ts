@@ -139,3 +139,29 @@ Deno.test("train: no tensors leak per step", async () => {
   assert.equal(new Set(counts).size, 1, `tensor counts per step: ${counts.join(", ")}`);
   model.dispose();
 });
+
+Deno.test("train: a model's prepare() gets each next batch ahead once; batches and losses unchanged", async () => {
+  const seen: number[] = [];
+  const counting = {
+    batchAt: (i: number) => {
+      seen.push(i);
+      return data.batchAt(i);
+    },
+  };
+  const plain = new ToyBigram({ seed: 5 });
+  const reference = await train({ model: plain, data, config: { ...config, steps: 4 } });
+  plain.dispose();
+  const prepared: unknown[] = [];
+  const model = Object.assign(new ToyBigram({ seed: 5 }), {
+    prepare(batch: unknown) {
+      prepared.push(batch);
+    },
+  });
+  const r = await train({ model, data: counting, config: { ...config, steps: 4 } });
+  model.dispose();
+  assert.deepEqual(r.history.map((m) => m.loss), reference.history.map((m) => m.loss));
+  // 4 steps × 2 micro-batches: each index fetched exactly once, in order.
+  assert.deepEqual(seen, [0, 1, 2, 3, 4, 5, 6, 7]);
+  // The first micro-batch of steps 2..4 was prepared ahead (none after the last step).
+  assert.equal(prepared.length, 3);
+});
