@@ -160,6 +160,39 @@ Deno.test("rows-per-thread WGSL keeps the bindings, 64 threads and no private ar
   );
 });
 
+// The pipelines above cover the unrolled form at headDim 16 only; the presets' 32 and 64 (and
+// 128) would take minutes each to compile here, so their WGSL is only validated (wgpu/naga
+// parses and checks a shader module in milliseconds; the slow part is llvmpipe's pipeline).
+Deno.test("rows-per-thread WGSL validates at headDim 32, 64 and 128 in both forms", async () => {
+  await useWebgpu();
+  const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+  const gens = [
+    attentionForwardRowsWgsl,
+    attentionBackwardDqRowsWgsl,
+    attentionBackwardDkvRowsWgsl,
+  ];
+  for (const headDim of [32, 64, 128]) {
+    for (const hasDoc of [false, true]) {
+      for (const unrolled of [false, true]) {
+        for (const rows of [2, 4] as const) {
+          for (const gen of gens) {
+            device.pushErrorScope("validation");
+            const module = device.createShaderModule({
+              code: gen({ headDim, hasDoc, unrolled, rows }),
+            });
+            const info = await module.getCompilationInfo();
+            const error = await device.popErrorScope();
+            const where =
+              `${gen.name} headDim ${headDim} doc ${hasDoc} unrolled ${unrolled} R ${rows}`;
+            assert.equal(error, null, `${where}: ${error?.message}`);
+            assert.deepEqual(info.messages.filter((m) => m.type === "error"), [], where);
+          }
+        }
+      }
+    }
+  }
+});
+
 Deno.test("setAttentionRowsPerThread accepts 1, 2, 4 and rejects anything else", () => {
   assert.equal(attentionRowsPerThread(), 1, "default: one row per thread");
   setAttentionRowsPerThread(4);
