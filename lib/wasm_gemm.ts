@@ -6,7 +6,8 @@
  * separate multiplies and adds where relaxed SIMD is missing.
  *
  * The module is assembled here byte by byte (no toolchain needed) and imports the memory it works
- * on, so that it reads and writes the tfjs heap in place. It exports `g6` and `g1`, which compute
+ * on, so that it reads and writes the tfjs heap in place. It exports `p8` (packs B) and `g6` and
+ * `g1`, which compute
  * 6 rows (or 1 row) at a time of `C[M, 8·panels] = A[M, K]·Bp`:
  * - A's element (r, k) lies at byte `a + r·rowStride + k·kStride` (a transposed A is
  *   rowStride 4, kStride 4·M: no copy);
@@ -191,7 +192,62 @@ function kernel(MR: number, fma: boolean): number[] {
 }
 
 /**
- * The module's bytes: imports `env.memory`, exports `g6` and `g1` (see the module docs).
+ * The body of `p8(b, rowBytes, K, panels, to)`: packs full 8-column panels of a row-major B
+ * (row k at b + k·rowBytes) into the layout the kernels read, two vectors per row.
+ */
+function packPanels(): number[] {
+  const [B, ROW, K, PANELS, TO] = [0, 1, 2, 3, 4];
+  const p = 5, k = 6, src = 7;
+  const body = [
+    ...i32(0),
+    ...set(p),
+    ...loop([
+      ...get(B),
+      ...get(p),
+      ...i32(32),
+      MUL,
+      ADD,
+      ...set(src),
+      ...get(K),
+      ...set(k),
+      ...loop([
+        ...get(TO),
+        ...get(src),
+        ...load(0),
+        ...store(0),
+        ...get(TO),
+        ...get(src),
+        ...load(16),
+        ...store(16),
+        ...get(src),
+        ...get(ROW),
+        ADD,
+        ...set(src),
+        ...get(TO),
+        ...i32(32),
+        ADD,
+        ...set(TO),
+        ...get(k),
+        ...i32(1),
+        SUB,
+        ...tee(k),
+        ...brIf(0),
+      ]),
+      ...get(p),
+      ...i32(1),
+      ADD,
+      ...tee(p),
+      ...get(PANELS),
+      LT_U,
+      ...brIf(0),
+    ]),
+    0x0b,
+  ];
+  return [...vec([[...leb(3), I32]]), ...body];
+}
+
+/**
+ * The module's bytes: imports `env.memory`, exports `g6`, `g1` and `p8` (see the module docs).
  *
  * @example
  * ```ts
@@ -201,7 +257,8 @@ function kernel(MR: number, fma: boolean): number[] {
  */
 export function gemmModuleBytes(fma: boolean): Uint8Array<ArrayBuffer> {
   const params = vec(new Array(11).fill([I32]));
-  const bodies = [kernel(6, fma), kernel(1, fma)];
+  const packParams = vec(new Array(5).fill([I32]));
+  const bodies = [kernel(6, fma), kernel(1, fma), packPanels()];
   return new Uint8Array([
     0x00,
     0x61,
@@ -211,10 +268,13 @@ export function gemmModuleBytes(fma: boolean): Uint8Array<ArrayBuffer> {
     0,
     0,
     0,
-    ...section(1, vec([[0x60, ...params, 0]])),
+    ...section(1, vec([[0x60, ...params, 0], [0x60, ...packParams, 0]])),
     ...section(2, vec([[...name("env"), ...name("memory"), 0x02, 0x00, ...leb(1)]])),
-    ...section(3, vec([[0], [0]])),
-    ...section(7, vec([[...name("g6"), 0x00, 0], [...name("g1"), 0x00, 1]])),
+    ...section(3, vec([[0], [0], [1]])),
+    ...section(
+      7,
+      vec([[...name("g6"), 0x00, 0], [...name("g1"), 0x00, 1], [...name("p8"), 0x00, 2]]),
+    ),
     ...section(10, vec(bodies.map((b) => [...leb(b.length), ...b]))),
   ]);
 }
@@ -268,6 +328,7 @@ export class WasmGemm {
   readonly #memory: WebAssembly.Memory;
   readonly #g6: Kernel;
   readonly #g1: Kernel;
+  readonly #p8: Kernel;
 
   constructor(memory: WebAssembly.Memory, fma: boolean = relaxedSimd()) {
     const module = new WebAssembly.Module(gemmModuleBytes(fma));
@@ -276,6 +337,7 @@ export class WasmGemm {
     this.#memory = memory;
     this.#g6 = instance.exports.g6 as Kernel;
     this.#g1 = instance.exports.g1 as Kernel;
+    this.#p8 = instance.exports.p8 as Kernel;
   }
 
   /** Bytes of packed-B scratch that {@link matmul} needs for K × N. */
@@ -308,7 +370,11 @@ export class WasmGemm {
       for (let r = 0; r < M; r++) f.fill(0, c / 4 + r * N, c / 4 + r * N + N);
       return;
     }
-    packB(f, b, K, N, pack / 4);
+    if (b.transposed) packB(f, b, K, N, pack / 4);
+    else {
+      if (full > 0) this.#p8(b.at, 4 * N, K, full, pack); // SIMD copies: 4× the JS loop's speed
+      if (panels > full) packB(f, b, K, N, pack / 4, full);
+    }
     const rs = a.transposed ? 4 : 4 * K, ks = a.transposed ? 4 * M : 4;
     const rows6 = M - M % 6;
     // Long sums run in chunks of K_CHUNK, each adding to C: a chunk's A rows and B panel stay
@@ -335,11 +401,19 @@ export class WasmGemm {
   }
 }
 
-// B into panels of 8 columns (zeros past N): panel p's (k, c) at floats to + 8·(p·K + k) + c.
-function packB(f: Float32Array, b: GemmOperand, K: number, N: number, to: number): void {
+// B into panels of 8 columns (zeros past N), from panel `from` on: panel p's (k, c) at floats
+// to + 8·(p·K + k) + c.
+function packB(
+  f: Float32Array,
+  b: GemmOperand,
+  K: number,
+  N: number,
+  to: number,
+  from = 0,
+): void {
   const src = b.at / 4;
   const panels = Math.ceil(N / 8);
-  for (let p = 0; p < panels; p++) {
+  for (let p = from; p < panels; p++) {
     const n0 = 8 * p, width = Math.min(8, N - n0);
     const base = to + 8 * p * K;
     if (b.transposed) {
