@@ -275,14 +275,10 @@ async function benchAttentionRows(list: readonly AttnRowsPerThread[]): Promise<v
     const stats = tf.tidy(() => tf.stack([lse, tf.sum(tf.mul(dO, out), -1)], -1));
     tf.dispose([out, lse]);
     const baseline = attnOutputs(q, k, v, dO, stats);
-    const grad = tf.grads((x: tf.Tensor, y: tf.Tensor, z: tf.Tensor) =>
-      tf.sum(tf.mul(fusedAttention(x, y, z), dO))
-    );
     const kernels: [string, () => tf.Tensor | tf.Tensor[], number, number[]][] = [
       ["forward", () => attentionForward(q, k, v).out, flops, [0]],
       ["dQ", () => attentionBackwardDq(q, k, v, dO, stats), 1.5 * flops, [1]],
       ["dK/dV", () => attentionBackwardDkv(q, k, v, dO, stats), 2 * flops, [2, 3]],
-      ["forward+backward (tf.grads)", () => grad([q, k, v]), 4.5 * flops, []],
     ];
     const oneMs = new Map<string, number>();
     for (const r of list) {
