@@ -43,6 +43,7 @@ import {
   summariseKernels,
   traceKernelErrors,
 } from "../lib/gpu/profile.ts";
+import { resolvedRowsPerThread } from "../lib/gpu/attention.ts";
 
 /** Batch shapes of the benchmark presets (DESIGN.md's table; the peer uses the same). */
 export const BENCH_SHAPES: Readonly<Record<string, { seq: number; batch: number }>> = {
@@ -409,6 +410,12 @@ if (import.meta.main) {
   if (choice.backend === "webgpu") adapter = choice.reason;
   const kernels = choice.backend === "webgpu" ? (stock ? "stock" : "ours") : "n/a";
   if (diagnose) { for (const line of await describeGpu()) console.log(line); }
+  if (kernels === "ours") {
+    const r = (["forward", "dq", "dkv"] as const).map((k) =>
+      `${k} ${resolvedRowsPerThread(k, 32)}/${resolvedRowsPerThread(k, 64)}`
+    );
+    console.log(`fused attention rows per thread (headDim 32/64): ${r.join(", ")}`);
+  }
   console.log(
     "| preset | backend | batch | params | ms/step | train bytes/s | TFLOP/s | MFU (fp32) | peak GPU mem |",
   );

@@ -75,9 +75,53 @@ export function attentionUnrolled(): boolean {
   return unrolledForm;
 }
 
-// Not yet measured on a GPU: 1 keeps the one-row kernels until bench/gpu_kernels.ts
-// --rows-per-thread 1,2,4 says otherwise.
-let rowsPerThread: AttnRowsPerThread = 1;
+/** Which of the three fused attention kernels a rows-per-thread choice is for. */
+export type AttnKernelKind = "forward" | "dq" | "dkv";
+
+/**
+ * Rows per thread chosen by "auto", from the H100 measurement of 2026-11-22 14:52 UTC
+ * (bench/gpu_kernels.ts --rows-per-thread 1,2,4; ms per call at [16,8,4096,32] R = 1 → 2:
+ * forward 28.4 → 14.4, dQ 16.1 → 12.3, dK/dV 19.4 → 24.2; at headDim 64 R = 2 helped the
+ * forward of one shape (8.9 → 4.4 ms) and not another (7.5 → 8.2), and slowed dQ and dK/dV;
+ * R = 4 was slower everywhere but one forward). Pure.
+ *
+ * @example
+ * ```ts
+ * import { autoRowsPerThread } from "./attention.ts";
+ * console.log(autoRowsPerThread("forward", 32), autoRowsPerThread("dkv", 32)); // 2 1
+ * ```
+ */
+export function autoRowsPerThread(kind: AttnKernelKind, headDim: number): AttnRowsPerThread {
+  if (kind === "forward") return headDim <= 64 ? 2 : 1;
+  if (kind === "dq") return headDim <= 32 ? 2 : 1;
+  return 1;
+}
+
+let rowsPerThread: AttnRowsPerThread | "auto" = "auto";
+
+/** PCI vendor id of NVIDIA as Deno's WebGPU (wgpu) reports it in the adapter info, and by name. */
+const NVIDIA_VENDORS = new Set(["4318", "0x10de", "nvidia"]);
+
+/**
+ * Rows per thread the next `kind` kernel at `headDim` will use: the explicit setting, or for
+ * "auto" {@link autoRowsPerThread} on NVIDIA adapters (where it was measured) and 1 elsewhere
+ * (software adapters compile the R > 1 unrolled kernels very slowly; other GPUs are unmeasured).
+ *
+ * @example
+ * ```ts
+ * import { resolvedRowsPerThread } from "./attention.ts";
+ * console.log(resolvedRowsPerThread("dkv", 32)); // 1
+ * ```
+ */
+export function resolvedRowsPerThread(kind: AttnKernelKind, headDim: number): AttnRowsPerThread {
+  if (rowsPerThread !== "auto") return rowsPerThread;
+  const vendor = tf.getBackend() === "webgpu"
+    ? String(
+      (tf.backend() as unknown as { adapterInfo?: { vendor?: string } }).adapterInfo?.vendor ?? "",
+    ).toLowerCase()
+    : "";
+  return NVIDIA_VENDORS.has(vendor) ? autoRowsPerThread(kind, headDim) : 1;
+}
 
 /**
  * Chooses how many query rows (forward, dQ) or key rows (dK/dV) each thread of the fused
@@ -86,7 +130,8 @@ let rowsPerThread: AttnRowsPerThread = 1;
  * from registers (attention_rows_wgsl.ts); results equal R = 1 up to float rounding. More rows
  * need more registers per thread (forward ≈ 2·R·headDim + R·CH floats, dK/dV 4·R·headDim), so
  * the best R depends on the head size and the GPU: measure with
- * `deno run -A bench/gpu_kernels.ts --only attention --rows-per-thread 1,2,4`.
+ * `deno run -A bench/gpu_kernels.ts --only attention --rows-per-thread 1,2,4`. "auto" (the
+ * default) picks per kernel and head size on NVIDIA GPUs ({@link resolvedRowsPerThread}).
  *
  * @example
  * ```ts
@@ -96,9 +141,11 @@ let rowsPerThread: AttnRowsPerThread = 1;
  * setAttentionRowsPerThread(1);
  * ```
  */
-export function setAttentionRowsPerThread(r: AttnRowsPerThread): void {
-  if (r !== 1 && r !== 2 && r !== 4) {
-    throw new Error(`setAttentionRowsPerThread: rows per thread must be 1, 2 or 4, found ${r}`);
+export function setAttentionRowsPerThread(r: AttnRowsPerThread | "auto"): void {
+  if (r !== 1 && r !== 2 && r !== 4 && r !== "auto") {
+    throw new Error(
+      `setAttentionRowsPerThread: rows per thread must be 1, 2, 4 or "auto", found ${r}`,
+    );
   }
   rowsPerThread = r;
 }
@@ -109,15 +156,16 @@ export function setAttentionRowsPerThread(r: AttnRowsPerThread): void {
  * @example
  * ```ts
  * import { attentionRowsPerThread } from "./attention.ts";
- * console.log(attentionRowsPerThread()); // 1
+ * console.log(attentionRowsPerThread()); // "auto"
  * ```
  */
-export function attentionRowsPerThread(): AttnRowsPerThread {
+export function attentionRowsPerThread(): AttnRowsPerThread | "auto" {
   return rowsPerThread;
 }
 
-function variantOf(q: tf.TensorInfo, hasDoc: boolean): AttnVariant {
-  return { headDim: q.shape[3], hasDoc, unrolled: unrolledForm, rows: rowsPerThread };
+function variantOf(q: tf.TensorInfo, hasDoc: boolean, kind: AttnKernelKind): AttnVariant {
+  const headDim = q.shape[3];
+  return { headDim, hasDoc, unrolled: unrolledForm, rows: resolvedRowsPerThread(kind, headDim) };
 }
 
 function uniformsOf(q: tf.TensorInfo, attrs: tf.NamedAttrMap) {
@@ -140,13 +188,14 @@ function variantKey(name: string, v: AttnVariant): string {
 
 function backwardConfig(
   kernelName: string,
+  kind: AttnKernelKind,
   key: string,
   wgsl: (v: AttnVariant) => string,
   outputs: number,
 ): tf.KernelConfig {
   const kernelFunc: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     const { q, k, v, dO, stats, doc } = inputs as Record<string, tf.TensorInfo>;
-    const variant = variantOf(q, doc !== undefined);
+    const variant = variantOf(q, doc !== undefined, kind);
     return dispatch(
       backend as unknown as WebGPUBackend,
       { key: variantKey(key, variant), wgsl: () => wgsl(variant), workgroups: grid(q, variant) },
@@ -165,7 +214,7 @@ export const attentionKernelConfigs: readonly tf.KernelConfig[] = [
     backendName: "webgpu",
     kernelFunc: ({ inputs, backend, attrs }) => {
       const { q, k, v, doc } = inputs as Record<string, tf.TensorInfo>;
-      const variant = variantOf(q, doc !== undefined);
+      const variant = variantOf(q, doc !== undefined, "forward");
       const [b, h, t] = q.shape;
       return dispatch(
         backend as unknown as WebGPUBackend,
@@ -183,8 +232,20 @@ export const attentionKernelConfigs: readonly tf.KernelConfig[] = [
       );
     },
   },
-  backwardConfig(ATTENTION_KERNELS.backwardDq, "blt_attn_dq", attentionBackwardDqRowsWgsl, 1),
-  backwardConfig(ATTENTION_KERNELS.backwardDkv, "blt_attn_dkv", attentionBackwardDkvRowsWgsl, 2),
+  backwardConfig(
+    ATTENTION_KERNELS.backwardDq,
+    "dq",
+    "blt_attn_dq",
+    attentionBackwardDqRowsWgsl,
+    1,
+  ),
+  backwardConfig(
+    ATTENTION_KERNELS.backwardDkv,
+    "dkv",
+    "blt_attn_dkv",
+    attentionBackwardDkvRowsWgsl,
+    2,
+  ),
 ];
 
 /**

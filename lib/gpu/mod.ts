@@ -35,8 +35,11 @@ export {
   attentionForward,
   attentionRowsPerThread,
   attentionUnrolled,
+  type AttnKernelKind,
   type AttnRowsPerThread,
+  autoRowsPerThread,
   fusedAttention,
+  resolvedRowsPerThread,
   setAttentionRowsPerThread,
   setAttentionUnrolled,
 } from "./attention.ts";

@@ -6,7 +6,9 @@ import {
   attentionForward,
   attentionRowsPerThread,
   type AttnRowsPerThread,
+  autoRowsPerThread,
   fusedAttention,
+  resolvedRowsPerThread,
   setAttentionRowsPerThread,
   setAttentionUnrolled,
 } from "../../lib/gpu/attention.ts";
@@ -118,7 +120,7 @@ for (const c of cases) {
         }
         tf.dispose([stats, ...one, ...ref]);
       } finally {
-        setAttentionRowsPerThread(1);
+        setAttentionRowsPerThread("auto");
         setAttentionUnrolled(true);
         tf.dispose([q, k, v, dO, ...(docIds ? [docIds] : [])]);
       }
@@ -193,11 +195,26 @@ Deno.test("rows-per-thread WGSL validates at headDim 32, 64 and 128 in both form
   }
 });
 
-Deno.test("setAttentionRowsPerThread accepts 1, 2, 4 and rejects anything else", () => {
-  assert.equal(attentionRowsPerThread(), 1, "default: one row per thread");
+Deno.test("setAttentionRowsPerThread accepts 1, 2, 4, auto and rejects anything else", async () => {
+  await useWebgpu();
+  assert.equal(attentionRowsPerThread(), "auto", "default: auto");
+  // auto: the H100-measured choice on NVIDIA only; the software adapter keeps one row.
+  assert.equal(resolvedRowsPerThread("forward", 32), 1);
+  assert.deepEqual(
+    (["forward", "dq", "dkv"] as const).map((k) => autoRowsPerThread(k, 32)),
+    [2, 2, 1],
+  );
+  assert.deepEqual(
+    (["forward", "dq", "dkv"] as const).map((k) => autoRowsPerThread(k, 64)),
+    [2, 1, 1],
+  );
   setAttentionRowsPerThread(4);
   assert.equal(attentionRowsPerThread(), 4);
-  setAttentionRowsPerThread(1);
-  assert.throws(() => setAttentionRowsPerThread(3 as AttnRowsPerThread), /must be 1, 2 or 4/);
-  assert.equal(attentionRowsPerThread(), 1);
+  assert.equal(resolvedRowsPerThread("dkv", 64), 4);
+  setAttentionRowsPerThread("auto");
+  assert.throws(
+    () => setAttentionRowsPerThread(3 as AttnRowsPerThread),
+    /must be 1, 2, 4 or "auto"/,
+  );
+  assert.equal(attentionRowsPerThread(), "auto");
 });
