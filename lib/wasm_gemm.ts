@@ -350,10 +350,21 @@ export class WasmGemm {
     return 32 * M;
   }
 
+  /** Packs B `[K, N]` (or `[N, K]` when transposed) into {@link packBytes} bytes at `to`. */
+  pack(b: GemmOperand, K: number, N: number, to: number): void {
+    const full = Math.floor(N / 8);
+    if (b.transposed) packB(new Float32Array(this.#memory.buffer), b, K, N, to / 4);
+    else {
+      if (full > 0) this.#p8(b.at, 4 * N, K, full, to); // SIMD copies: 4× the JS loop's speed
+      if (N > 8 * full) packB(new Float32Array(this.#memory.buffer), b, K, N, to / 4, full);
+    }
+  }
+
   /**
    * `C[M, N] = op(A)·op(B)` with A `[M, K]` (or `[K, M]` when transposed), B `[K, N]` (or
    * `[N, K]`), C `[M, N]`, all row-major float32 at byte offsets into the memory; `pack` and
-   * `edge` are scratch areas of {@link packBytes} and {@link edgeBytes} bytes.
+   * `edge` are scratch areas of {@link packBytes} and {@link edgeBytes} bytes. With `packed`, `pack`
+   * already holds B as {@link pack} left it (a cached weight) and `b` is not read.
    */
   matmul(
     a: GemmOperand,
@@ -362,6 +373,7 @@ export class WasmGemm {
     [M, K, N]: readonly [number, number, number],
     pack: number,
     edge: number,
+    packed = false,
   ): void {
     if (M === 0 || N === 0) return;
     const f = new Float32Array(this.#memory.buffer);
@@ -370,11 +382,7 @@ export class WasmGemm {
       for (let r = 0; r < M; r++) f.fill(0, c / 4 + r * N, c / 4 + r * N + N);
       return;
     }
-    if (b.transposed) packB(f, b, K, N, pack / 4);
-    else {
-      if (full > 0) this.#p8(b.at, 4 * N, K, full, pack); // SIMD copies: 4× the JS loop's speed
-      if (panels > full) packB(f, b, K, N, pack / 4, full);
-    }
+    if (!packed) this.pack(b, K, N, pack);
     const rs = a.transposed ? 4 : 4 * K, ks = a.transposed ? 4 * M : 4;
     const rows6 = M - M % 6;
     // Long sums run in chunks of K_CHUNK, each adding to C: a chunk's A rows and B panel stay

@@ -432,7 +432,7 @@ export function installWasmKernels(): void {
     }
     const route = matMulRoute(a.shape, b.shape, transposeA, transposeB);
     if (route === "stock") return stock(a, b, transposeA, transposeB);
-    if (route === "blocked" && useGemm) {
+    if (useGemm) {
       const out = gemmMatMul(a, b, transposeA, transposeB, wasm);
       if (out !== null) return out;
     }
@@ -554,8 +554,9 @@ function dropTranspose(wasm: BackendWasm, key: object): void {
 }
 
 /**
- * Frees every cached weight transpose of the BatchMatMul kernel (they are also freed lazily once
- * their weights are disposed). For tests and to hand memory back after generation.
+ * Frees every cached weight transpose and packed weight of the BatchMatMul kernel (they are also
+ * freed lazily once their weights are disposed). For tests and to hand memory back after
+ * generation.
  *
  * @example
  * ```ts
@@ -566,6 +567,10 @@ function dropTranspose(wasm: BackendWasm, key: object): void {
 export function clearMatMulCache(): void {
   if (transposesOwner !== null) {
     for (const key of [...transposes.keys()]) dropTranspose(transposesOwner, key);
+  }
+  if (packsOwner !== null) {
+    const w = packsOwner as unknown as WasmInternals;
+    for (const key of [...packs.keys()]) dropPack(w, key);
   }
 }
 
@@ -625,10 +630,12 @@ function gemmMatMul(
   const out = wasm.makeOutput([...outer, M, N], "float32");
   const fold = batchB === 1 && !transposeA;
   const rows = fold ? batchA * M : M;
-  const pack = w.wasm._malloc(WasmGemm.packBytes(K, N)) >>> 0;
+  const at = (t: tf.TensorInfo) => w.dataIdMap.get(t.dataId).memoryOffset;
+  // A shared weight in few-row products (generation) keeps its packed form, as XNNPACK did.
+  const cached = fold && rows <= FEW_ROWS ? cachedPack(b, transposeB, K, N, wasm) : null;
+  const pack = cached ?? w.wasm._malloc(WasmGemm.packBytes(K, N)) >>> 0;
   const edge = w.wasm._malloc(WasmGemm.edgeBytes(rows)) >>> 0;
   try {
-    const at = (t: tf.TensorInfo) => w.dataIdMap.get(t.dataId).memoryOffset;
     const [pa, pb, pc] = [at(a), at(b), at(out)];
     const batches = fold ? 1 : Math.max(batchA, batchB);
     for (let i = 0; i < batches; i++) {
@@ -639,13 +646,88 @@ function gemmMatMul(
         [rows, K, N],
         pack,
         edge,
+        cached !== null,
       );
     }
   } finally {
-    w.wasm._free(pack);
+    if (cached === null) w.wasm._free(pack);
     w.wasm._free(edge);
   }
   return out;
+}
+
+/** A weight's packed form for {@link WasmGemm}: malloc'ed bytes, valid while `id` is live. */
+interface PackEntry {
+  readonly id: number;
+  readonly at: number;
+  readonly bytes: number;
+  readonly transposed: boolean;
+}
+
+/** Source dataId → its packed copy (least recently used first), under TRANSPOSE_CACHE_BYTES. */
+const packs = new Map<object, PackEntry>();
+let packsOwner: BackendWasm | null = null;
+let packedBytes = 0;
+
+/**
+ * The address of b packed for the kernel, packing it on a miss; null when it would not fit in the
+ * cache (the caller packs into scratch). Entries of disposed weights are freed at the next miss.
+ */
+function cachedPack(
+  b: tf.TensorInfo,
+  transposed: boolean,
+  K: number,
+  N: number,
+  wasm: BackendWasm,
+): number | null {
+  const w = wasm as unknown as WasmInternals;
+  if (packsOwner !== wasm) {
+    packs.clear(); // a new backend instance: the old heap is gone with it
+    packedBytes = 0;
+    packsOwner = wasm;
+  }
+  const id = liveId(wasm, b.dataId);
+  const hit = packs.get(b.dataId);
+  if (hit !== undefined && hit.id === id && hit.transposed === transposed) {
+    packs.delete(b.dataId); // re-inserted last: least recently used first
+    packs.set(b.dataId, hit);
+    return hit.at;
+  }
+  for (const [key, entry] of packs) {
+    if (liveId(wasm, key) !== entry.id || key === b.dataId) dropPack(w, key);
+  }
+  const bytes = WasmGemm.packBytes(K, N);
+  for (const key of packs.keys()) {
+    if (packedBytes + bytes <= TRANSPOSE_CACHE_BYTES) break;
+    dropPack(w, key);
+  }
+  if (packedBytes + bytes > TRANSPOSE_CACHE_BYTES) return null;
+  const to = w.wasm._malloc(bytes) >>> 0;
+  gemm!.pack({ at: w.dataIdMap.get(b.dataId).memoryOffset, transposed }, K, N, to);
+  packs.set(b.dataId, { id, at: to, bytes, transposed });
+  packedBytes += bytes;
+  return to;
+}
+
+function dropPack(w: WasmInternals, key: object): void {
+  const entry = packs.get(key)!;
+  w.wasm._free(entry.at);
+  packedBytes -= entry.bytes;
+  packs.delete(key);
+}
+
+/**
+ * Bytes the packed weights of few-row products hold now (see {@link clearMatMulCache}).
+ *
+ * @example
+ * ```ts
+ * import { clearMatMulCache, packedWeightBytes } from "./wasm_kernels.ts";
+ * clearMatMulCache();
+ * console.log(packedWeightBytes()); // 0
+ * ```
+ */
+export function packedWeightBytes(): number {
+  return packedBytes;
 }
 
 /** The members of tfjs-backend-wasm 4.22's backend and module that the product views use. */

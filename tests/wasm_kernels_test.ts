@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { clearMatMulCache, matMulRoute, setWasmGemm } from "../lib/wasm_kernels.ts";
+import {
+  clearMatMulCache,
+  matMulRoute,
+  packedWeightBytes,
+  setWasmGemm,
+} from "../lib/wasm_kernels.ts";
 
 /** Runs `f` on the cpu backend (reference) and on wasm (our kernels), returning both results. */
 async function onBoth(f: () => tf.Tensor | tf.Tensor[]): Promise<[number[][], number[][]]> {
@@ -73,6 +78,7 @@ Deno.test("wasm BatchMatMul routes at the thresholds = cpu (few rows, stock rows
 
 Deno.test("wasm BatchMatMul few-row products reuse a weight's transpose; new weights get theirs", async () => {
   await tf.setBackend("wasm");
+  const gemmBefore = setWasmGemm(false); // XNNPACK's path: a cached transpose per weight
   clearMatMulCache();
   const wasm = tf.backend() as BackendWasm;
   const x = r([1, 16], 1);
@@ -102,6 +108,32 @@ Deno.test("wasm BatchMatMul few-row products reuse a weight's transpose; new wei
   assert.equal(wasm.numDataIds(), before + 2); // w1's copy freed at this miss; w2 and its copy
   clearMatMulCache();
   assert.equal(wasm.numDataIds(), before + 1);
+  tf.dispose([x, w2]);
+  setWasmGemm(gemmBefore);
+});
+
+Deno.test("wasm BatchMatMul few-row products on our kernel reuse a weight's packed form", async () => {
+  await tf.setBackend("wasm");
+  clearMatMulCache();
+  const x = r([3, 16], 1), w1 = r([24, 16], 2);
+  const want = tf.tidy(() => {
+    setWasmGemm(false);
+    const y = Array.from(tf.matMul(x, w1, false, true).dataSync());
+    setWasmGemm(true);
+    return y;
+  });
+  for (let i = 0; i < 3; i++) {
+    const y = tf.matMul(x, w1, false, true);
+    close([want], [Array.from(y.dataSync())]);
+    y.dispose();
+    assert.equal(packedWeightBytes(), 32 * 16 * 3); // K = 16 rows of 3 panels, packed once
+  }
+  w1.dispose();
+  const w2 = r([40, 16], 3); // a miss: w1's packed form goes
+  tf.matMul(x, w2, false, true).dispose();
+  assert.equal(packedWeightBytes(), 32 * 16 * 5);
+  clearMatMulCache();
+  assert.equal(packedWeightBytes(), 0);
   tf.dispose([x, w2]);
 });
 
