@@ -159,7 +159,11 @@ Deno.test("segment sum on a 2-D workgroup grid (x capped) equals the 1-D grid", 
   const b = webgpuBackend();
   const capped = tf.engine().makeTensorFromTensorInfo(segmentSumGpu(b, x, segs, numSegments, 3));
   const flat = tf.unsortedSegmentSum(x, segs, numSegments);
-  assert.equal(await maxAbsDiff(capped, flat), 0);
+  // Float atomics add in whatever order threads arrive: equal up to rounding, not bit for bit
+  // (a bit-exact assertion failed once in a full-suite run, 3.8e-6 on sums of ~110 values).
+  const d = await maxAbsDiff(capped, flat);
+  assert.ok(d < 1e-4, `max diff ${d}`);
+  // A row of x left out by the y-dimension of the grid would change a sum by ~0.5.
   tf.dispose([x, segs, capped, flat]);
 });
 
