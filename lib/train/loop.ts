@@ -256,6 +256,64 @@ function prefetch(options: TrainOptions, state: RunState): void {
   state.prefetched = { index, batch };
 }
 
+// What the wasm backend says when its heap is exhausted (it cannot grow past its maximum).
+const WASM_OOM = /memory access out of bounds|out of memory|cannot enlarge memory|OOM/i;
+
+/**
+ * An out-of-memory error of the wasm backend as a message that says what to do. The raw one
+ * ("memory access out of bounds") names neither the cause nor a way out. Pure. Other errors and
+ * other backends' errors are returned unchanged.
+ *
+ * @example
+ * ```ts
+ * import { outOfMemoryError } from "./loop.ts";
+ * const e = outOfMemoryError(new Error("memory access out of bounds"), "wasm", 110e6, "at step 1") as Error;
+ * console.log(e.message.includes("1.76 GB")); // true
+ * ```
+ */
+export function outOfMemoryError(
+  e: unknown,
+  backend: string,
+  weights: number,
+  when: string,
+): unknown {
+  const message = e instanceof Error ? e.message : String(e);
+  if (backend !== "wasm" || !WASM_OOM.test(message)) return e;
+  const gb = (weights * 16 / 1e9).toFixed(2);
+  return new Error(
+    `Training stopped ${when}: the wasm backend ran out of memory ("${message}"). The model has ` +
+      `${weights} weights, ${gb} GB with their gradients and AdamW's two moments, before any ` +
+      "activations; the wasm heap cannot grow past a few GB. Use a smaller preset or a smaller " +
+      "batch (gradAccumulation keeps the step's size), or the webgpu backend on a GPU. " +
+      "Checkpoints already written are intact.",
+    { cause: e },
+  );
+}
+
+function weightCount(model: TrainableModel): number {
+  let n = 0;
+  for (const v of model.namedVariables().values()) n += v.size;
+  return n;
+}
+
+function explainOutOfMemory<T>(f: () => T, model: TrainableModel, when: string): T {
+  try {
+    return f();
+  } catch (e) {
+    throw outOfMemoryError(e, tf.getBackend(), weightCount(model), when);
+  }
+}
+
+async function runExplained(options: TrainOptions, state: RunState): Promise<TrainResult> {
+  try {
+    return await run(options, state);
+  } catch (e) {
+    const when = `at step ${state.step + 1}` +
+      (state.checkpoint === null ? "" : ` (last good checkpoint: ${state.checkpoint})`);
+    throw outOfMemoryError(e, tf.getBackend(), weightCount(options.model), when);
+  }
+}
+
 async function run(options: TrainOptions, state: RunState): Promise<TrainResult> {
   const { config, optimizer } = state;
   const history: StepMetrics[] = [];
@@ -362,7 +420,11 @@ async function run(options: TrainOptions, state: RunState): Promise<TrainResult>
  */
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const config = resolveTrainConfig(options.config ?? {});
-  const optimizer = new AdamW(options.model.namedVariables(), config, options.decays);
+  const optimizer = explainOutOfMemory(
+    () => new AdamW(options.model.namedVariables(), config, options.decays),
+    options.model,
+    "while allocating AdamW's moments",
+  );
   let workers: GradientWorkers | null = null;
   try {
     workers = await startGradientWorkers(options.model, config.workers, options.workerModel);
@@ -375,7 +437,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       checkpoint: null,
       prefetched: null,
     };
-    return await run(options, state);
+    return await runExplained(options, state);
   } finally {
     optimizer.dispose();
     workers?.terminate();
@@ -434,7 +496,11 @@ export async function resume(dir: string, options: TrainOptions): Promise<TrainR
     resolveTrainConfig(ckpt.trainConfig ?? {}),
   );
   loadWeights(options.model, ckpt.weights, ckpt.dir);
-  const optimizer = new AdamW(options.model.namedVariables(), config, options.decays);
+  const optimizer = explainOutOfMemory(
+    () => new AdamW(options.model.namedVariables(), config, options.decays),
+    options.model,
+    "while allocating AdamW's moments",
+  );
   let workers: GradientWorkers | null = null;
   try {
     optimizer.load(ckpt.optimizer);
@@ -442,7 +508,7 @@ export async function resume(dir: string, options: TrainOptions): Promise<TrainR
     const slash = ckpt.dir.lastIndexOf("/");
     const runDir = slash >= 0 ? ckpt.dir.slice(0, slash) : ".";
     const resumed = { ...options, checkpointDir: options.checkpointDir ?? runDir };
-    return await run(resumed, {
+    return await runExplained(resumed, {
       config,
       optimizer,
       workers,

@@ -165,3 +165,17 @@ Deno.test("train: a model's prepare() gets each next batch ahead once; batches a
   // The first micro-batch of steps 2..4 was prepared ahead (none after the last step).
   assert.equal(prepared.length, 3);
 });
+
+Deno.test("outOfMemoryError: the wasm heap's 'memory access out of bounds' says what to do", async () => {
+  const { outOfMemoryError } = await import("../../lib/train/loop.ts");
+  const raw = new Error("memory access out of bounds");
+  const e = outOfMemoryError(raw, "wasm", 110_000_000, "at step 3") as Error;
+  assert.match(e.message, /Training stopped at step 3: the wasm backend ran out of memory/);
+  assert.match(e.message, /110000000 weights, 1\.76 GB/);
+  assert.match(e.message, /smaller preset|webgpu/);
+  assert.equal(e.cause, raw);
+  // Other errors, and the same words on other backends, pass through unchanged.
+  const other = new Error("shapes differ");
+  assert.equal(outOfMemoryError(other, "wasm", 1, "at step 1"), other);
+  assert.equal(outOfMemoryError(raw, "webgpu", 1, "at step 1"), raw);
+});
