@@ -123,12 +123,16 @@ for (const c of cases) {
     const xg = tf.tensor(x, c.shape), idsg = tf.tensor1d(segs, "int32");
     const ours = tf.unsortedSegmentSum(xg, idsg, c.numSegments);
     assert.deepEqual(ours.shape, [c.numSegments, ...c.shape.slice(1)]);
+    // Float atomics add in arrival order, so sums of many rows differ from an ordered sum by
+    // rounding that grows with the number of terms (2e-5 seen for 2003 equal ids in a CI try);
+    // a dropped or doubled row would be off by ~1e-2 or more.
+    const tol = Math.max(1e-5, 4e-7 * rows);
     const d = relDiff(await ours.data(), expect);
-    assert.ok(d < 1e-5, `max relative diff to cpu ${d}`);
+    assert.ok(d < tol, `max relative diff to cpu ${d}`);
     if (c.inRange) {
       const stock = stockUnsortedSegmentSum(xg, idsg, c.numSegments);
       const ds = relDiff(await ours.data(), await stock.data());
-      assert.ok(ds < 1e-5, `max relative diff to the stock kernel ${ds}`);
+      assert.ok(ds < tol, `max relative diff to the stock kernel ${ds}`);
       stock.dispose();
     }
     tf.dispose([xg, idsg, ours]);
