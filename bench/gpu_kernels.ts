@@ -35,8 +35,10 @@ import {
   type AttnRowsPerThread,
   fusedAttention,
   setAttentionRowsPerThread,
+  setAttentionScoreChunk,
   setAttentionUnrolled,
 } from "../lib/gpu/attention.ts";
+import { attnBlock } from "../lib/gpu/attention_wgsl.ts";
 
 interface MatmulCase {
   readonly name: string;
@@ -82,6 +84,13 @@ const rowsList: AttnRowsPerThread[] | undefined = rowsAt < 0 ? undefined : (() =
   }
   return list as AttnRowsPerThread[];
 })();
+const chunksAt = Deno.args.indexOf("--chunks");
+const chunkList: number[] | undefined = chunksAt < 0
+  ? undefined
+  : (Deno.args[chunksAt + 1] ?? "").split(",").map(Number);
+if (chunkList !== undefined && chunkList.some((c) => !Number.isInteger(c) || c < 1)) {
+  throw new Error(`bench/gpu_kernels.ts: --chunks takes whole numbers, e.g. 4,8,16,32.`);
+}
 if (!(await tf.setBackend("webgpu"))) {
   throw new Error("bench/gpu_kernels.ts: tfjs could not start the 'webgpu' backend.");
 }
@@ -355,7 +364,49 @@ async function benchElementwise(): Promise<void> {
 
 console.log(`device: ${tf.getBackend()}; ${iters} timed calls each\n`);
 if (only === "all" || only === "matmul") await benchMatmul();
+/** The R > 1 forward kernel's score chunk (keys per chunk), `--chunks 4,8,16,32`. */
+async function benchScoreChunks(chunks: readonly number[], rows: AttnRowsPerThread): Promise<void> {
+  console.log(
+    `\nfused attention forward (unrolled), R = ${rows}, keys per score chunk; ms per call`,
+  );
+  console.log("| shape | chunk | ms | TFLOP/s | max |Δ| vs default chunk |");
+  console.log("|---|---|---|---|---|");
+  setAttentionUnrolled(true);
+  setAttentionRowsPerThread(rows);
+  for (const c of attnCases) {
+    const [b, h, t, d] = c.shape;
+    const q = tf.randomNormal([...c.shape]), k = tf.randomNormal([...c.shape]);
+    const v = tf.randomNormal([...c.shape]);
+    setAttentionScoreChunk("auto");
+    const base = attentionForward(q, k, v);
+    for (const ch of chunks) {
+      if (attnBlock(d) % ch !== 0) continue; // must divide the staged block
+      setAttentionScoreChunk(ch);
+      try {
+        const r = await timeKernel(() => attentionForward(q, k, v).out, {
+          flops: attentionFlops(b, h, t, d, true),
+          iters,
+        });
+        const out = attentionForward(q, k, v);
+        const diff = await maxDiff(out.out, base.out);
+        tf.dispose([out.out, out.lse]);
+        console.log(
+          `| ${c.name} [${c.shape}] | ${ch} | ${fmtMs(r.ms)} | ${r.tflops.toPrecision(3)} | ${
+            diff.toExponential(1)
+          } |`,
+        );
+      } catch (e) {
+        console.log(`| ${c.name} [${c.shape}] | ${ch} | failed: ${(e as Error).message} | | |`);
+      }
+    }
+    setAttentionScoreChunk("auto");
+    tf.dispose([q, k, v, base.out, base.lse]);
+  }
+  setAttentionRowsPerThread("auto");
+}
+
 if (only === "all" || only === "attention") {
-  await (rowsList === undefined ? benchAttention() : benchAttentionRows(rowsList));
+  if (chunkList !== undefined) await benchScoreChunks(chunkList, rowsList?.[0] ?? 2);
+  else await (rowsList === undefined ? benchAttention() : benchAttentionRows(rowsList));
 }
 if (only === "all" || only === "elementwise") await benchElementwise();

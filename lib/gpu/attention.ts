@@ -163,9 +163,37 @@ export function attentionRowsPerThread(): AttnRowsPerThread | "auto" {
   return rowsPerThread;
 }
 
+let scoreChunk: number | "auto" = "auto";
+
+/**
+ * Keys per score chunk of the R > 1 forward kernel for later calls ("auto": the default of
+ * `attnScoreChunk`, 32 / R keys). For tuning with `bench/gpu_kernels.ts --chunks`; a chunk that
+ * does not divide a head size's staged block is refused when a kernel is built.
+ *
+ * @example
+ * ```ts
+ * import { setAttentionScoreChunk } from "./attention.ts";
+ * setAttentionScoreChunk(8);
+ * setAttentionScoreChunk("auto");
+ * ```
+ */
+export function setAttentionScoreChunk(ch: number | "auto"): void {
+  if (ch !== "auto" && (!Number.isInteger(ch) || ch < 1)) {
+    throw new Error(`setAttentionScoreChunk: a whole number ≥ 1 or "auto", found ${ch}.`);
+  }
+  scoreChunk = ch;
+}
+
 function variantOf(q: tf.TensorInfo, hasDoc: boolean, kind: AttnKernelKind): AttnVariant {
   const headDim = q.shape[3];
-  return { headDim, hasDoc, unrolled: unrolledForm, rows: resolvedRowsPerThread(kind, headDim) };
+  const rows = resolvedRowsPerThread(kind, headDim);
+  return {
+    headDim,
+    hasDoc,
+    unrolled: unrolledForm,
+    rows,
+    ...(scoreChunk === "auto" || kind !== "forward" || rows === 1 ? {} : { scoreChunk }),
+  };
 }
 
 function uniformsOf(q: tf.TensorInfo, attrs: tf.NamedAttrMap) {
@@ -183,7 +211,9 @@ function grid(q: tf.TensorInfo, v: AttnVariant): [number, number, number] {
 }
 
 function variantKey(name: string, v: AttnVariant): string {
-  return `${name}_d${v.headDim}${v.hasDoc ? "_doc" : ""}${v.unrolled ? "_u" : ""}_r${v.rows ?? 1}`;
+  return `${name}_d${v.headDim}${v.hasDoc ? "_doc" : ""}${v.unrolled ? "_u" : ""}_r${v.rows ?? 1}${
+    v.scoreChunk === undefined ? "" : `_c${v.scoreChunk}`
+  }`;
 }
 
 function backwardConfig(

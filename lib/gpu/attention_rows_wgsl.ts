@@ -41,6 +41,14 @@ import { attentionBackwardDkvWgsl, attentionBackwardDqWgsl } from "./attention_b
  */
 export function attnScoreChunk(v: AttnVariant): number {
   const blk = attnBlock(v.headDim);
+  if (v.scoreChunk !== undefined) {
+    if (!Number.isInteger(v.scoreChunk) || v.scoreChunk < 1 || blk % v.scoreChunk !== 0) {
+      throw new Error(
+        `attention: score chunk ${v.scoreChunk} must be a whole divisor of the staged block ${blk}.`,
+      );
+    }
+    return v.scoreChunk;
+  }
   let ch = Math.max(1, Math.min(blk, Math.floor(32 / (v.rows ?? 1))));
   while (blk % ch !== 0) ch--;
   return ch;

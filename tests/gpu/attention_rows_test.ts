@@ -156,6 +156,11 @@ Deno.test("rows-per-thread WGSL keeps the bindings, 64 threads and no private ar
   }
   assert.equal(attnScoreChunk({ headDim: 16, hasDoc: false, rows: 4 }), 8);
   assert.equal(attnScoreChunk({ headDim: 44, hasDoc: false, rows: 2 }), 2); // block 46
+  assert.equal(attnScoreChunk({ headDim: 32, hasDoc: false, rows: 2, scoreChunk: 8 }), 8);
+  assert.throws(
+    () => attnScoreChunk({ headDim: 32, hasDoc: false, rows: 2, scoreChunk: 24 }),
+    /score chunk 24 must be a whole divisor of the staged block 64/,
+  );
   assert.throws(
     () => attentionForwardWgsl({ headDim: 16, hasDoc: false, rows: 2 }),
     /rows per thread 2/,
