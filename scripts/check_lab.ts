@@ -91,7 +91,6 @@ interface LabWindow {
         sessionContext?: {
           session?: { kernel?: { status: string } | null } | null;
           isReady: boolean;
-          restartKernel(): Promise<void>;
         };
         content?: {
           model?: { toJSON(): unknown } | null;
@@ -235,6 +234,9 @@ async function runAllCells(
   return (await page.evaluate(labState))!;
 }
 
+/** The kernel stopped answering mid-run (no error in any cell): worth one fresh start. */
+class KernelStall extends Error {}
+
 /** Opens the notebook, runs all cells and returns the problems found (empty = pass). */
 async function runInLab(
   browser: Browser,
@@ -256,22 +258,17 @@ async function runInLab(
   });
   const name = notebookPath.split("/").pop()!.replace(/\.ipynb$/, "");
   console.log(`lab: running all cells of ${notebookPath} at ${lab.url}`);
-  let state = await runAllCells(page, deadline);
+  const state = await runAllCells(page, deadline);
   const errors = () =>
     page.evaluate(notebookJson).then((nb) =>
       notebookExpectations(nb as Parameters<typeof notebookExpectations>[0]).errors
     );
   if (executionFacts(state.cells).unexecuted.length > 0 && (await errors()).length === 0) {
-    // Seen in 1 of our first 4 runs: the Deno kernel went idle, a cell unfinished (no reply); and
-    // once busy at 0% CPU on a display cell. Restart the kernel and run everything once more.
-    console.log(
-      `lab: kernel ${state.status} with cells unfinished and no error; restart, run all again`,
-    );
-    await page.evaluate(() =>
-      (window as unknown as LabWindow).jupyterapp?.shell.currentWidget?.sessionContext
-        ?.restartKernel()
-    );
-    state = await runAllCells(page, deadline);
+    // Seen in CI: the Deno kernel went idle with a cell unfinished (no reply), or stayed busy at
+    // 0% CPU on a display cell, once after an IOPub message Lab could not parse ("Bad control
+    // character in string literal", a 3.9 MB plotly output). Restarting the kernel from the page
+    // then left it "unknown"; checkLab starts a fresh server and kernel instead.
+    throw new KernelStall(`kernel ${state.status} with cells unfinished and no error`);
   }
   // Deno's kernel may publish a cell's last displays just after `idle` (execute_notebook.py).
   await page.waitForTimeout(3000);
@@ -342,6 +339,23 @@ export async function checkLab(notebookPath: string, timeoutMs: number): Promise
   });
   const executablePath = await chromiumPath();
   const deadline = Date.now() + timeoutMs;
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await checkOnce(notebookPath, executablePath, deadline);
+    } catch (e) {
+      if (!(e instanceof KernelStall)) throw e;
+      if (attempt > 1) return [`${e.message}, twice (also with a fresh server and kernel)`];
+      console.log(`lab: ${e.message}; a fresh JupyterLab server and kernel, run all again`);
+    }
+  }
+}
+
+/** One JupyterLab server, one browser, one run of all cells; always shuts everything down. */
+async function checkOnce(
+  notebookPath: string,
+  executablePath: string,
+  deadline: number,
+): Promise<string[]> {
   const lab = await startLab(ROOT, { BLT_SCALE: "ci", NO_COLOR: "1" }, left(deadline, "starting"));
   let browser: Browser | undefined;
   try {
@@ -351,9 +365,12 @@ export async function checkLab(notebookPath: string, timeoutMs: number): Promise
     return await hardLimit(
       runInLab(browser, lab, notebookPath, deadline),
       deadline + 30_000 - Date.now(),
-      `check_lab: hard timeout (${timeoutMs / 1000} s + 30 s) running ${notebookPath}.`,
+      `check_lab: hard timeout (${
+        Math.round((deadline - Date.now()) / 1000)
+      } s + 30 s) running ${notebookPath}.`,
     );
   } catch (e) {
+    if (e instanceof KernelStall) throw e;
     console.error(`JupyterLab log (tail):\n${await lab.logTail()}`);
     throw e;
   } finally {

@@ -31,12 +31,12 @@ import { attentionBackwardDkvWgsl, attentionBackwardDqWgsl } from "./attention_b
 
 /**
  * Keys per score chunk of the R-row forward: the largest divisor of the staged block
- * attnBlock(headDim) that is at most 32 / R.
+ * attnBlock(headDim) that is at most 512 / (R · headDim) (measured on an H100).
  *
  * @example
  * ```ts
  * import { attnScoreChunk } from "./attention_rows_wgsl.ts";
- * console.log(attnScoreChunk({ headDim: 32, hasDoc: false, rows: 2 })); // 16
+ * console.log(attnScoreChunk({ headDim: 32, hasDoc: false, rows: 2 })); // 8
  * ```
  */
 export function attnScoreChunk(v: AttnVariant): number {
@@ -49,7 +49,10 @@ export function attnScoreChunk(v: AttnVariant): number {
     }
     return v.scoreChunk;
   }
-  let ch = Math.max(1, Math.min(blk, Math.floor(32 / (v.rows ?? 1))));
+  // R·CH·headDim ≈ 512: on the H100 (14:5x UTC, bench/gpu_kernels.ts --chunks) R = 2 ran best
+  // with 8 keys at head size 32 (small local forward 14.4 → 9.4 ms vs 16 keys) and 4 at 64
+  // (medium global 8.1 → 4.9 ms; small global within 4%).
+  let ch = Math.max(1, Math.min(blk, Math.floor(512 / ((v.rows ?? 1) * v.headDim))));
   while (blk % ch !== 0) ch--;
   return ch;
 }
