@@ -16,6 +16,7 @@ import { type CheckpointData, loadCheckpoint, saveCheckpoint } from "./checkpoin
 import { clipScale } from "./clip.ts";
 import { resolveTrainConfig, type TrainConfig } from "./config.ts";
 import { type GradientWorkers, startGradientWorkers } from "./parallel.ts";
+import { type GpuFault, GpuFaultError, gpuFaultError, gpuGuard } from "./gpu_guard.ts";
 import { learningRate } from "./schedule.ts";
 import type { Batch, BatchSource, TrainableModel, WorkerModelSpec } from "./types.ts";
 
@@ -144,6 +145,8 @@ interface RunState {
   checkpoint: string | null;
   /** The next batch, fetched (and prepared) during the previous step's device work. */
   prefetched: { index: number; batch: Batch } | null;
+  /** Rows × bytes of the last micro-batch, e.g. "16×4096" (for error messages). */
+  microBatch?: string;
 }
 
 /**
@@ -178,6 +181,7 @@ function accumulate(
       ? ahead.batch
       : data.batchAt(state.nextBatchIndex);
     state.nextBatchIndex++;
+    state.microBatch = `${batch.ids.length}×${batch.ids[0]?.length ?? 0}`;
     let counts = { predictions: 0, bytes: 0 };
     // The loss is summed (mean × count) so accumulated micro-batches weigh by their predictions
     // and the final division gives the exact mean over the whole step.
@@ -207,7 +211,12 @@ function accumulate(
   return { grads: sum!, prescale: 1 / Math.max(1, predictions), sumNats, predictions, bytes };
 }
 
-async function checkpoint(options: TrainOptions, state: RunState): Promise<void> {
+/** Writes a checkpoint; `verify` runs between reading the weights back and writing them. */
+async function checkpoint(
+  options: TrainOptions,
+  state: RunState,
+  verify: () => Promise<void>,
+): Promise<void> {
   if (options.checkpointDir === undefined) return;
   const weights = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const [name, v] of options.model.namedVariables()) {
@@ -221,6 +230,7 @@ async function checkpoint(options: TrainOptions, state: RunState): Promise<void>
     optimizer: await state.optimizer.state(),
     trainConfig: state.config,
   };
+  await verify();
   state.checkpoint = await saveCheckpoint(
     options.checkpointDir,
     data,
@@ -318,32 +328,115 @@ async function run(options: TrainOptions, state: RunState): Promise<TrainResult>
   const { config, optimizer } = state;
   const history: StepMetrics[] = [];
   const evals: EvalMetrics[] = [];
+  // WebGPU errors are silent in tfjs: scopes around each step's work and its update (see
+  // gpu_guard.ts); null off webgpu.
+  const guard = gpuGuard();
+  let update: { step: number; check: Promise<GpuFault | null> } | null = null;
+  type Phase = "step" | "update" | "checkpoint" | "evaluation";
+  const fault = (f: GpuFault, step: number, phase: Phase, cause?: unknown) =>
+    new GpuFaultError(
+      f,
+      gpuFaultError(f, {
+        step,
+        phase,
+        checkpoint: state.checkpoint,
+        weights: weightCount(options.model),
+        microBatch: state.microBatch ?? undefined,
+        gradAccumulation: config.gradAccumulation,
+        limits: guard?.limits,
+      }, cause),
+    );
+  // The last update's answer, awaited when the GPU is idle anyway: after the next read-back, and
+  // before anything that reads the weights (evaluation, checkpoint, the end of the run).
+  const settleUpdate = async () => {
+    if (update === null) return;
+    const { step, check } = update;
+    update = null;
+    const f = await check;
+    if (f !== null) throw fault(f, step, "update");
+  };
+  // An exception inside a step on webgpu: a GPU fault explains it if there was one.
+  const explain = async (e: unknown, check: Promise<GpuFault | null>, step: number) => {
+    const now = await check;
+    if (e instanceof GpuFaultError) return e;
+    await settleUpdate(); // the last update's fault, if any, is the earlier cause
+    const lost = await guard!.lost(now === null ? 200 : 20); // the loss explains the rest
+    const f = lost ?? now;
+    return f === null ? e : fault(f, step, "step", e);
+  };
+  // Evaluation and checkpoints read the weights back: a lost device shows up there too.
+  // `verify` ends the scopes and throws on a fault: a checkpoint calls it after reading the
+  // weights and before writing them, so a bad read never replaces a good checkpoint.
+  const readBack = async (phase: Phase, f: (verify: () => Promise<void>) => Promise<void>) => {
+    if (guard === null) return await f(async () => {});
+    guard.begin();
+    let open = true;
+    const verify = async () => {
+      if (!open) return;
+      open = false;
+      const now = await guard.end();
+      if (now !== null) throw fault(now, state.step, phase);
+    };
+    try {
+      await f(verify);
+      await verify();
+    } catch (e) {
+      if (e instanceof GpuFaultError) throw e;
+      let now: GpuFault | null = null;
+      if (open) {
+        open = false;
+        now = await guard.end();
+      }
+      const found = (await guard.lost(now === null ? 200 : 20)) ?? now;
+      throw found === null ? e : fault(found, state.step, phase, e);
+    }
+  };
   while (state.step < config.steps) {
     const started = performance.now();
     const lr = learningRate(state.step, config);
-    const acc: {
+    const stepNumber = state.step + 1;
+    guard?.begin();
+    let acc: {
       grads: Map<string, tf.Tensor>;
       prescale: number;
       sumNats: tf.Scalar;
       predictions: number;
       bytes: number;
-    } = state.workers === null
-      ? accumulate(options.model, options.data, state)
-      : await state.workers.accumulate(
-        options.model,
-        Array.from({ length: config.gradAccumulation }, () =>
-          options.data.batchAt(state.nextBatchIndex++)),
-        state.step + 1,
-      );
-    // Gradients of the summed loss; prescale (1 / predictions) makes them the mean loss's.
+    };
+    let clip: { scale: tf.Scalar; norm: tf.Scalar };
+    let sumNats: number;
+    let norm: number;
+    try {
+      acc = state.workers === null
+        ? accumulate(options.model, options.data, state)
+        : await state.workers.accumulate(
+          options.model,
+          Array.from({ length: config.gradAccumulation }, () =>
+            options.data.batchAt(state.nextBatchIndex++)),
+          state.step + 1,
+        );
+      // Gradients of the summed loss; prescale (1 / predictions) makes them the mean loss's.
+      clip = clipScale(acc.grads, config.gradClip, acc.prescale);
+      // One read-back per step: the loss and the norm, needed before the update (NaN check).
+      const both = tf.stack([acc.sumNats, clip.norm]);
+      const pending = both.data(); // submits the step's queued GPU work
+      prefetch(options, state);
+      [sumNats, norm] = await pending;
+      tf.dispose([both, acc.sumNats, clip.norm]);
+    } catch (e) {
+      throw guard === null ? e : await explain(e, guard.end(), stepNumber);
+    }
+    if (guard !== null) {
+      // The GPU is idle here (the read-back waited for it), so asking costs nothing.
+      const now = await guard.end();
+      await settleUpdate();
+      if (now !== null) {
+        acc.grads.forEach((g) => g.dispose());
+        clip.scale.dispose();
+        throw fault(now, stepNumber, "step");
+      }
+    }
     const grads = acc.grads;
-    const clip = clipScale(grads, config.gradClip, acc.prescale);
-    // One read-back per step: the loss and the norm, needed before the update (NaN check).
-    const both = tf.stack([acc.sumNats, clip.norm]);
-    const pending = both.data(); // submits the step's queued GPU work
-    prefetch(options, state);
-    const [sumNats, norm] = await pending;
-    tf.dispose([both, acc.sumNats, clip.norm]);
     const loss = sumNats / acc.predictions;
     if (!Number.isFinite(loss) || !Number.isFinite(norm)) {
       grads.forEach((g) => g.dispose());
@@ -355,7 +448,13 @@ async function run(options: TrainOptions, state: RunState): Promise<TrainResult>
           "Lower the learning rate or tighten gradClip, then resume from it.",
       );
     }
-    optimizer.apply(grads, lr, clip.scale);
+    guard?.begin();
+    try {
+      optimizer.apply(grads, lr, clip.scale);
+    } catch (e) {
+      throw guard === null ? e : await explain(e, guard.end(), stepNumber);
+    }
+    if (guard !== null) update = { step: stepNumber, check: guard.end() };
     grads.forEach((g) => g.dispose());
     clip.scale.dispose();
     state.step += 1;
@@ -377,16 +476,19 @@ async function run(options: TrainOptions, state: RunState): Promise<TrainResult>
     await options.callbacks?.onStep?.(metrics);
     const last = state.step === config.steps;
     if ((config.evalEvery > 0 && state.step % config.evalEvery === 0) || last) {
-      await evaluate(options, state, evals);
+      await settleUpdate();
+      await readBack("evaluation", () => evaluate(options, state, evals));
     }
     const stop = options.callbacks?.shouldStop?.(metrics) === true;
     if (stop || last || (config.checkpointEvery > 0 && state.step % config.checkpointEvery === 0)) {
-      await checkpoint(options, state);
+      await settleUpdate(); // never write a checkpoint after a faulty update
+      await readBack("checkpoint", (verify) => checkpoint(options, state, verify));
     }
     if (stop) {
       return { step: state.step, stopped: true, history, evals, checkpoint: state.checkpoint };
     }
   }
+  await settleUpdate();
   return { step: state.step, stopped: false, history, evals, checkpoint: state.checkpoint };
 }
 
