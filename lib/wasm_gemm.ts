@@ -2,16 +2,19 @@
  * A single-precision matrix product written directly in WebAssembly SIMD, for the wasm backend's
  * BatchMatMul ({@link ../wasm_kernels.ts}). tfjs-backend-wasm 4.22's XNNPACK products ran at
  * 20–24 GFLOP/s on our 2-core AMD EPYC (Zen 3) machine; this 6×8 register-tiled kernel with
- * relaxed-SIMD fused multiply-adds runs at ~40 ([1536, 128]·[128, 192], one core), 25–28 with
- * separate multiplies and adds where relaxed SIMD is missing.
+ * relaxed-SIMD fused multiply-adds runs the tiny preset's products at 30–48 (one core), 25–28
+ * with separate multiplies and adds where relaxed SIMD is missing. The sum over K runs 4 terms per
+ * loop trip with immediate load offsets (one A pointer bump per row and trip): in the model,
+ * 926 → 787 ms of products per 2×1024 micro-batch against the one-term loop (measured paired).
  *
  * The module is assembled here byte by byte (no toolchain needed) and imports the memory it works
- * on, so that it reads and writes the tfjs heap in place. It exports `p8` (packs B) and `g6` and
- * `g1`, which compute
- * 6 rows (or 1 row) at a time of `C[M, 8·panels] = A[M, K]·Bp`:
+ * on, so that it reads and writes the tfjs heap in place. Its kernels `g1`…`g6` (A row-major),
+ * `r1`…`r6` (A transposed, read in place) and `q6` (A's row blocks packed by `a6`) compute MR rows
+ * at a time of `C[M, 8·panels] = A[M, K]·Bp`:
  * - A's element (r, k) lies at byte `a + r·rowStride + k·kStride` (a transposed A is
  *   rowStride 4, kStride 4·M: no copy);
- * - Bp holds B packed in panels of 8 columns, panel p's (k, c) at byte `bp + 32·(p·K + k) + 4·c`;
+ * - Bp holds B packed in panels of 8 columns (by `p8`, or `t8` for a transposed B: 4×4 register
+ *   transposes), panel p's (k, c) at byte `bp + 32·(p·K + k) + 4·c`;
  * - C's (r, n) lies at byte `c + r·ldc + 4·n`.
  * {@link WasmGemm.matmul} packs B (transposed or not) and handles the ragged edges.
  *
@@ -49,27 +52,38 @@ const get = (i: number) => [0x20, ...leb(i)];
 const set = (i: number) => [0x21, ...leb(i)];
 const tee = (i: number) => [0x22, ...leb(i)];
 const i32 = (n: number) => [0x41, ...sleb(n)];
-const ADD = 0x6a, SUB = 0x6b, MUL = 0x6c, LT_U = 0x49;
+const ADD = 0x6a, SUB = 0x6b, MUL = 0x6c, LT_U = 0x49, GE_U = 0x4f, EQZ = 0x45;
 const simd = (op: number, ...imm: number[]) => [0xfd, ...leb(op), ...imm];
 const load = (offset: number) => simd(0x00, 4, ...leb(offset)); // v128.load
 const store = (offset: number) => simd(0x0b, 4, ...leb(offset)); // v128.store
-const splat = simd(0x09, 2, 0); // v128.load32_splat
+const splatAt = (offset: number) => simd(0x09, 2, ...leb(offset)); // v128.load32_splat
 const F32X4_ADD = simd(0xe4), F32X4_MUL = simd(0xe6), RELAXED_MADD = simd(0x105);
 const ZERO = simd(0x0c, ...new Array(16).fill(0)); // v128.const 0
 const loop = (body: number[]) => [0x03, 0x40, ...body, 0x0b];
-const IF = [0x04, 0x40], ELSE = 0x05, END = 0x0b;
+const IF = [0x04, 0x40], BLOCK = [0x02, 0x40], ELSE = 0x05, END = 0x0b;
 const brIf = (depth: number) => [0x0d, ...leb(depth)];
+
+/** How A's elements lie: "k" (A row-major, k contiguous: kStride 4), "r" (A transposed, rows
+ * contiguous: rowStride 4) or "p" (packed by `a6`: each block of 6 rows as K runs of 6 values,
+ * kStride 24, the block at a + i·rowStride). Each has its own kernel, so that loads take
+ * immediate offsets. */
+type Layout = "k" | "r" | "p";
+
+/** Terms of the sum over K per trip of the unrolled inner loop (the rest run one by one). */
+const UNROLL = 4;
 
 /**
  * The body of `g{MR}(a, rowStride, kStride, bp, K, c, ldc, rows, panels, panelStride, add)`:
  * rows must be a multiple of MR, K ≥ 1, panels ≥ 1; panel p starts at bp + p·panelStride; add ≠ 0
- * adds the product to C instead of overwriting it.
+ * adds the product to C instead of overwriting it. Layout "k" assumes kStride = 4 and keeps one
+ * pointer per row; layout "r" assumes rowStride = 4 and keeps one pointer for the MR rows. The
+ * sum over K runs {@link UNROLL} terms per trip with immediate load offsets, then the rest.
  */
-function kernel(MR: number, fma: boolean): number[] {
+function kernel(MR: number, fma: boolean, layout: Layout): number[] {
   const [A, RS, KS, BP, K, C, LDC, ROWS, PANELS, PS, ACC] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
   let next = 11;
   const i = next++, p = next++, k = next++, pb = next++, pc = next++;
-  const pa = Array.from({ length: MR }, () => next++);
+  const pa = Array.from({ length: layout === "k" ? MR : 1 }, () => next++);
   const i32Locals = next - 11;
   const first = next;
   const acc = Array.from({ length: 2 * MR }, () => next++);
@@ -93,6 +107,59 @@ function kernel(MR: number, fma: boolean): number[] {
     MUL,
     ADD,
   ];
+  const bump = (x: number, by: number[]) => [...get(x), ...by, ADD, ...set(x)];
+  // Term j of a trip: B's row at pb + 32j, A's (r, k + j) at pa[r] + 4j ("k"), pa + 4r ("r",
+  // then pa += kStride) or pa + 24j + 4r ("p").
+  const term = (j: number) => [
+    ...get(pb),
+    ...load(32 * j),
+    ...set(b0),
+    ...get(pb),
+    ...load(32 * j + 16),
+    ...set(b1),
+    ...Array.from({ length: MR }, (_, r) => [
+      ...(layout === "k"
+        ? [...get(pa[r]), ...splatAt(4 * j)]
+        : [...get(pa[0]), ...splatAt(layout === "p" ? 24 * j + 4 * r : 4 * r)]),
+      ...set(av),
+      ...mac(acc[2 * r], b0),
+      ...mac(acc[2 * r + 1], b1),
+    ]).flat(),
+    ...(layout === "r" ? bump(pa[0], get(KS)) : []),
+  ];
+  const advance = (terms: number) => [
+    ...(layout === "k" ? pa.flatMap((x) => bump(x, i32(4 * terms))) : []),
+    ...(layout === "p" ? bump(pa[0], i32(24 * terms)) : []),
+    ...bump(pb, i32(32 * terms)),
+    ...get(k),
+    ...i32(terms),
+    SUB,
+    ...set(k),
+  ];
+  const sum = [
+    ...get(K),
+    ...set(k),
+    ...BLOCK,
+    ...get(k),
+    ...i32(UNROLL),
+    LT_U,
+    ...brIf(0),
+    ...loop([
+      ...Array.from({ length: UNROLL }, (_, j) => term(j)).flat(),
+      ...advance(UNROLL),
+      ...get(k),
+      ...i32(UNROLL),
+      GE_U,
+      ...brIf(0),
+    ]),
+    END,
+    ...BLOCK,
+    ...get(k),
+    EQZ,
+    ...brIf(0),
+    ...loop([...term(0), ...advance(1), ...get(k), ...brIf(0)]),
+    END,
+  ];
   const body = [
     ...i32(0),
     ...set(i),
@@ -102,7 +169,7 @@ function kernel(MR: number, fma: boolean): number[] {
       ...loop([
         ...get(ACC),
         ...IF,
-        ...pa.flatMap((_, r) => [
+        ...Array.from({ length: MR }, (_, r) => [
           ...cRow(r),
           ...tee(pc),
           ...load(0),
@@ -110,11 +177,11 @@ function kernel(MR: number, fma: boolean): number[] {
           ...get(pc),
           ...load(16),
           ...set(acc[2 * r + 1]),
-        ]),
+        ]).flat(),
         ELSE,
         ...acc.flatMap((x) => [...ZERO, ...set(x)]),
         END,
-        // pa[r] = a + (i + r)·rowStride; pb = bp + p·panelStride
+        // pa[r] = a + (i + r)·rowStride ("r": the block's first row); pb = bp + p·panelStride
         ...pa.flatMap((x, r) => [
           ...get(A),
           ...get(i),
@@ -131,37 +198,8 @@ function kernel(MR: number, fma: boolean): number[] {
         MUL,
         ADD,
         ...set(pb),
-        ...get(K),
-        ...set(k),
-        ...loop([
-          ...get(pb),
-          ...load(0),
-          ...set(b0),
-          ...get(pb),
-          ...load(16),
-          ...set(b1),
-          ...pa.flatMap((x, r) => [
-            ...get(x),
-            ...splat,
-            ...set(av),
-            ...mac(acc[2 * r], b0),
-            ...mac(acc[2 * r + 1], b1),
-            ...get(x),
-            ...get(KS),
-            ADD,
-            ...set(x),
-          ]),
-          ...get(pb),
-          ...i32(32),
-          ADD,
-          ...set(pb),
-          ...get(k),
-          ...i32(1),
-          SUB,
-          ...tee(k),
-          ...brIf(0),
-        ]),
-        ...pa.flatMap((_, r) => [
+        ...sum,
+        ...Array.from({ length: MR }, (_, r) => [
           ...cRow(r),
           ...tee(pc),
           ...get(acc[2 * r]),
@@ -169,7 +207,7 @@ function kernel(MR: number, fma: boolean): number[] {
           ...get(pc),
           ...get(acc[2 * r + 1]),
           ...store(16),
-        ]),
+        ]).flat(),
         ...get(p),
         ...i32(1),
         ADD,
@@ -247,7 +285,174 @@ function packPanels(): number[] {
 }
 
 /**
- * The module's bytes: imports `env.memory`, exports `g6`, `g1` and `p8` (see the module docs).
+ * The body of `t8(b, K, panels, to, K4)`: packs full 8-column panels of a transposed B (stored
+ * [N, K]: B's column n is the row at b + 4K·n) for the first K4 terms (a multiple of 4), by 4×4
+ * transposes in registers; panel p's (k, c) goes to to + 32·(p·K + k) + 4c as {@link packPanels}.
+ */
+function packTransposed(): number[] {
+  const [B, K, PANELS, TO, K4] = [0, 1, 2, 3, 4];
+  const p = 5, k = 6, src = 7, out = 8, rowBytes = 9;
+  const row = Array.from({ length: 8 }, (_, r) => 10 + r); // i32: the 8 rows' addresses
+  const v = Array.from({ length: 8 }, (_, r) => 18 + r); // v128: the 8 rows' 4 terms
+  const t = Array.from({ length: 4 }, (_, r) => 26 + r);
+  const lanes = (...l: number[]) => l.flatMap((x) => [4 * x, 4 * x + 1, 4 * x + 2, 4 * x + 3]);
+  const shuffle = (l: number[]) => simd(0x0d, ...lanes(...l));
+  // Transposes v[4h…4h+3] (4 columns × 4 terms) and stores term j at out + 32j + 16h.
+  const half = (h: number) => [
+    ...get(v[4 * h]),
+    ...get(v[4 * h + 1]),
+    ...shuffle([0, 4, 1, 5]),
+    ...set(t[0]),
+    ...get(v[4 * h]),
+    ...get(v[4 * h + 1]),
+    ...shuffle([2, 6, 3, 7]),
+    ...set(t[1]),
+    ...get(v[4 * h + 2]),
+    ...get(v[4 * h + 3]),
+    ...shuffle([0, 4, 1, 5]),
+    ...set(t[2]),
+    ...get(v[4 * h + 2]),
+    ...get(v[4 * h + 3]),
+    ...shuffle([2, 6, 3, 7]),
+    ...set(t[3]),
+    ...[[0, 2, [0, 1, 4, 5]], [0, 2, [2, 3, 6, 7]], [1, 3, [0, 1, 4, 5]], [1, 3, [2, 3, 6, 7]]]
+      .flatMap(([x, y, l], j) => [
+        ...get(out),
+        ...get(t[x as number]),
+        ...get(t[y as number]),
+        ...shuffle(l as number[]),
+        ...store(32 * j + 16 * h),
+      ]),
+  ];
+  const body = [
+    ...get(K),
+    ...i32(4),
+    MUL,
+    ...set(rowBytes),
+    ...i32(0),
+    ...set(p),
+    ...loop([
+      ...get(B),
+      ...get(p),
+      ...get(rowBytes),
+      MUL,
+      ...i32(8),
+      MUL,
+      ADD,
+      ...set(src),
+      ...get(TO),
+      ...get(p),
+      ...get(K),
+      MUL,
+      ...i32(32),
+      MUL,
+      ADD,
+      ...set(out),
+      ...i32(0),
+      ...set(k),
+      ...BLOCK,
+      ...get(K4),
+      EQZ,
+      ...brIf(0),
+      ...loop([
+        ...row.flatMap((x, r) =>
+          r === 0 ? [...get(src), ...get(k), ...i32(4), MUL, ADD, ...set(x)] : [
+            ...get(row[r - 1]),
+            ...get(rowBytes),
+            ADD,
+            ...set(x),
+          ]
+        ),
+        ...row.flatMap((x, r) => [...get(x), ...load(0), ...set(v[r])]),
+        ...half(0),
+        ...half(1),
+        ...get(out),
+        ...i32(128),
+        ADD,
+        ...set(out),
+        ...get(k),
+        ...i32(4),
+        ADD,
+        ...tee(k),
+        ...get(K4),
+        LT_U,
+        ...brIf(0),
+      ]),
+      END,
+      ...get(p),
+      ...i32(1),
+      ADD,
+      ...tee(p),
+      ...get(PANELS),
+      LT_U,
+      ...brIf(0),
+    ]),
+    0x0b,
+  ];
+  return [...vec([[...leb(13), I32], [...leb(12), V128]]), ...body];
+}
+
+/**
+ * The body of `a6(a, kStride, K, blocks, to)`: packs blocks of 6 contiguous values (a transposed
+ * A's rows i…i+5 at one k; block b starts at a + 24b, step k at + k·kStride) into K runs of 6
+ * values per block, one block after the other, for the "p" kernels.
+ */
+function packRows(): number[] {
+  const [A, KS, K, BLOCKS, TO] = [0, 1, 2, 3, 4];
+  const b = 5, k = 6, src = 7;
+  const I64_LOAD = [0x29, 3, 16], I64_STORE = [0x37, 3, 16];
+  const body = [
+    ...i32(0),
+    ...set(b),
+    ...loop([
+      ...get(A),
+      ...get(b),
+      ...i32(24),
+      MUL,
+      ADD,
+      ...set(src),
+      ...get(K),
+      ...set(k),
+      ...loop([
+        ...get(TO),
+        ...get(src),
+        ...load(0),
+        ...store(0),
+        ...get(TO),
+        ...get(src),
+        ...I64_LOAD,
+        ...I64_STORE,
+        ...get(src),
+        ...get(KS),
+        ADD,
+        ...set(src),
+        ...get(TO),
+        ...i32(24),
+        ADD,
+        ...set(TO),
+        ...get(k),
+        ...i32(1),
+        SUB,
+        ...tee(k),
+        ...brIf(0),
+      ]),
+      ...get(b),
+      ...i32(1),
+      ADD,
+      ...tee(b),
+      ...get(BLOCKS),
+      LT_U,
+      ...brIf(0),
+    ]),
+    0x0b,
+  ];
+  return [...vec([[...leb(3), I32]]), ...body];
+}
+
+/**
+ * The module's bytes: imports `env.memory`, exports the kernels `g1`…`g6` (A row-major, 1–6 rows
+ * per block), `r1`…`r6` (A transposed), `q6` (A packed by `a6`) and the packers `p8` (B), `t8`
+ * (a transposed B) and `a6` (a transposed A's row blocks); see the module docs.
  *
  * @example
  * ```ts
@@ -258,7 +463,24 @@ function packPanels(): number[] {
 export function gemmModuleBytes(fma: boolean): Uint8Array<ArrayBuffer> {
   const params = vec(new Array(11).fill([I32]));
   const packParams = vec(new Array(5).fill([I32]));
-  const bodies = [kernel(6, fma), kernel(1, fma), packPanels()];
+  const rowsPerCall = [1, 2, 3, 4, 5, 6];
+  const bodies = [
+    ...rowsPerCall.map((mr) => kernel(mr, fma, "k")),
+    ...rowsPerCall.map((mr) => kernel(mr, fma, "r")),
+    kernel(6, fma, "p"),
+    packPanels(),
+    packRows(),
+    packTransposed(),
+  ];
+  const exports = [
+    ...rowsPerCall.map((mr) => `g${mr}`),
+    ...rowsPerCall.map((mr) => `r${mr}`),
+    "q6",
+    "p8",
+    "a6",
+    "t8",
+  ];
+  const types = bodies.map((_, i) => [i < 13 ? 0 : 1]);
   return new Uint8Array([
     0x00,
     0x61,
@@ -270,11 +492,8 @@ export function gemmModuleBytes(fma: boolean): Uint8Array<ArrayBuffer> {
     0,
     ...section(1, vec([[0x60, ...params, 0], [0x60, ...packParams, 0]])),
     ...section(2, vec([[...name("env"), ...name("memory"), 0x02, 0x00, ...leb(1)]])),
-    ...section(3, vec([[0], [0], [1]])),
-    ...section(
-      7,
-      vec([[...name("g6"), 0x00, 0], [...name("g1"), 0x00, 1], [...name("p8"), 0x00, 2]]),
-    ),
+    ...section(3, vec(types)),
+    ...section(7, vec(exports.map((e, i) => [...name(e), 0x00, i]))),
     ...section(10, vec(bodies.map((b) => [...leb(b.length), ...b]))),
   ]);
 }
@@ -326,8 +545,12 @@ export interface GemmOperand {
 export class WasmGemm {
   readonly fma: boolean;
   readonly #memory: WebAssembly.Memory;
-  readonly #g6: Kernel;
-  readonly #g1: Kernel;
+  /** Kernels by rows per block (index 1–6): A row-major, A transposed. */
+  readonly #g: Kernel[];
+  readonly #r: Kernel[];
+  readonly #q6: Kernel;
+  readonly #a6: Kernel;
+  readonly #t8: Kernel;
   readonly #p8: Kernel;
 
   constructor(memory: WebAssembly.Memory, fma: boolean = relaxedSimd()) {
@@ -335,8 +558,12 @@ export class WasmGemm {
     const instance = new WebAssembly.Instance(module, { env: { memory } });
     this.fma = fma;
     this.#memory = memory;
-    this.#g6 = instance.exports.g6 as Kernel;
-    this.#g1 = instance.exports.g1 as Kernel;
+    const k = (name: string) => instance.exports[name] as Kernel;
+    this.#g = [0, 1, 2, 3, 4, 5, 6].map((mr) => k(`g${mr || 1}`));
+    this.#r = [0, 1, 2, 3, 4, 5, 6].map((mr) => k(`r${mr || 1}`));
+    this.#q6 = instance.exports.q6 as Kernel;
+    this.#a6 = instance.exports.a6 as Kernel;
+    this.#t8 = instance.exports.t8 as Kernel;
     this.#p8 = instance.exports.p8 as Kernel;
   }
 
@@ -345,16 +572,22 @@ export class WasmGemm {
     return 32 * K * Math.ceil(N / 8);
   }
 
-  /** Bytes of edge scratch that {@link matmul} needs for M rows. */
-  static edgeBytes(M: number): number {
-    return 32 * M;
+  /** Bytes of edge scratch that {@link matmul} needs for M rows and sums over K: the last
+   * columns' [M, 8] and, for a transposed A, one pass's packed row blocks. */
+  static edgeBytes(M: number, K: number): number {
+    return 32 * M + 4 * (M - M % 6) * Math.min(K, K_CHUNK);
   }
 
   /** Packs B `[K, N]` (or `[N, K]` when transposed) into {@link packBytes} bytes at `to`. */
   pack(b: GemmOperand, K: number, N: number, to: number): void {
     const full = Math.floor(N / 8);
-    if (b.transposed) packB(new Float32Array(this.#memory.buffer), b, K, N, to / 4);
-    else {
+    if (b.transposed) {
+      // Full panels and terms by 4×4 register transposes (5–10× the JS loop), the rest in JS.
+      const k4 = K - K % 4, f = new Float32Array(this.#memory.buffer);
+      if (full > 0) this.#t8(b.at, K, full, to, k4);
+      if (full > 0 && k4 < K) packB(f, b, K, N, to / 4, 0, full, k4);
+      packB(f, b, K, N, to / 4, full);
+    } else {
       if (full > 0) this.#p8(b.at, 4 * N, K, full, to); // SIMD copies: 4× the JS loop's speed
       if (N > 8 * full) packB(new Float32Array(this.#memory.buffer), b, K, N, to / 4, full);
     }
@@ -384,22 +617,32 @@ export class WasmGemm {
     }
     if (!packed) this.pack(b, K, N, pack);
     const rs = a.transposed ? 4 : 4 * K, ks = a.transposed ? 4 * M : 4;
-    const rows6 = M - M % 6;
-    // Long sums run in chunks of K_CHUNK, each adding to C: a chunk's A rows and B panel stay
-    // in L1 while every panel and row block reuses them.
-    const run = (at: number, ldc: number, bp: number, count: number) => {
-      for (let k0 = 0; k0 < K; k0 += K_CHUNK) {
-        const kc = Math.min(K_CHUNK, K - k0), add = k0 === 0 ? 0 : 1;
-        const a0 = a.at + k0 * ks, b0 = bp + 32 * k0;
-        if (rows6 > 0) this.#g6(a0, rs, ks, b0, kc, at, ldc, rows6, count, 32 * K, add);
-        for (let r = rows6; r < M; r++) {
-          this.#g1(a0 + r * rs, rs, ks, b0, kc, at + r * ldc, ldc, 1, count, 32 * K, add);
+    const rows6 = M - M % 6, tail = M % 6;
+    const kernels = a.transposed ? this.#r : this.#g;
+    // A transposed A's row blocks are packed per pass (its rows are K·M apart) when enough
+    // panels reuse them; its packed copy sits after the edge columns.
+    const packA = a.transposed && rows6 > 0 && full >= 8;
+    const packedA = edge + 32 * M;
+    // Long sums run in near-equal passes of at most K_CHUNK terms, each adding to C: a pass's A
+    // rows and B panel stay in L1 while every panel and row block reuses them.
+    const passes = Math.ceil(K / K_CHUNK), step = Math.ceil(K / passes);
+    for (let k0 = 0; k0 < K; k0 += step) {
+      const kc = Math.min(step, K - k0), add = k0 === 0 ? 0 : 1;
+      const a0 = a.at + k0 * ks;
+      if (packA) this.#a6(a0, ks, kc, rows6 / 6, packedA);
+      const run = (at: number, ldc: number, bp: number, count: number) => {
+        const b0 = bp + 32 * k0, ps = 32 * K;
+        if (packA) this.#q6(packedA, 4 * kc, 24, b0, kc, at, ldc, rows6, count, ps, add);
+        else if (rows6 > 0) kernels[6](a0, rs, ks, b0, kc, at, ldc, rows6, count, ps, add);
+        if (tail > 0) {
+          const r = rows6;
+          kernels[tail](a0 + r * rs, rs, ks, b0, kc, at + r * ldc, ldc, tail, count, ps, add);
         }
-      }
-    };
-    if (full > 0) run(c, 4 * N, pack, full);
+      };
+      if (full > 0) run(c, 4 * N, pack, full);
+      if (panels > full) run(edge, 32, pack + 32 * K * full, 1);
+    }
     if (panels > full) {
-      run(edge, 32, pack + 32 * K * full, 1);
       const g = new Float32Array(this.#memory.buffer), rest = N - 8 * full;
       for (let r = 0; r < M; r++) {
         const to = c / 4 + r * N + 8 * full, from = edge / 4 + 8 * r;
@@ -409,8 +652,8 @@ export class WasmGemm {
   }
 }
 
-// B into panels of 8 columns (zeros past N), from panel `from` on: panel p's (k, c) at floats
-// to + 8·(p·K + k) + c.
+// B into panels of 8 columns (zeros past N), panels [from, until), terms k0… only: panel p's
+// (k, c) at floats to + 8·(p·K + k) + c.
 function packB(
   f: Float32Array,
   b: GemmOperand,
@@ -418,21 +661,22 @@ function packB(
   N: number,
   to: number,
   from = 0,
+  until = Math.ceil(N / 8),
+  k0 = 0,
 ): void {
   const src = b.at / 4;
-  const panels = Math.ceil(N / 8);
-  for (let p = from; p < panels; p++) {
+  for (let p = from; p < until; p++) {
     const n0 = 8 * p, width = Math.min(8, N - n0);
     const base = to + 8 * p * K;
     if (b.transposed) {
       // B stored [N, K]: column n of B is row n of the storage.
       for (let c = 0; c < 8; c++) {
         if (c >= width) {
-          for (let k = 0; k < K; k++) f[base + 8 * k + c] = 0;
+          for (let k = k0; k < K; k++) f[base + 8 * k + c] = 0;
           continue;
         }
         const row = src + (n0 + c) * K;
-        for (let k = 0; k < K; k++) f[base + 8 * k + c] = f[row + k];
+        for (let k = k0; k < K; k++) f[base + 8 * k + c] = f[row + k];
       }
     } else if (width === 8) {
       for (let k = 0; k < K; k++) {

@@ -634,7 +634,7 @@ function gemmMatMul(
   // A shared weight in few-row products (generation) keeps its packed form, as XNNPACK did.
   const cached = fold && rows <= FEW_ROWS ? cachedPack(b, transposeB, K, N, wasm) : null;
   const pack = cached ?? w.wasm._malloc(WasmGemm.packBytes(K, N)) >>> 0;
-  const edge = w.wasm._malloc(WasmGemm.edgeBytes(rows)) >>> 0;
+  const edge = w.wasm._malloc(WasmGemm.edgeBytes(rows, K)) >>> 0;
   try {
     const [pa, pb, pc] = [at(a), at(b), at(out)];
     const batches = fold ? 1 : Math.max(batchA, batchB);
