@@ -6,6 +6,7 @@
  * @module
  */
 import type { Batch, TrainableModel } from "../train/types.ts";
+import { gpuChecked } from "../gpu/guard.ts";
 
 /**
  * Totals of an evaluation: summed loss in nats, predictions and bytes, and the resulting BPB.
@@ -98,12 +99,15 @@ export async function bitsPerByteAsync(
   batches: readonly Batch[],
 ): Promise<BpbResult> {
   const parts: BatchLoss[] = [];
-  for (const batch of batches) {
-    const r = model.loss(batch);
-    const mean = (await r.loss.data())[0];
-    r.loss.dispose();
-    parts.push({ mean, n: r.predictions, b: r.bytes });
-  }
+  // On webgpu, inside error scopes: a tensor over the device's limits would otherwise read 0.
+  await gpuChecked("bitsPerByte", async () => {
+    for (const batch of batches) {
+      const r = model.loss(batch);
+      const mean = (await r.loss.data())[0];
+      r.loss.dispose();
+      parts.push({ mean, n: r.predictions, b: r.bytes });
+    }
+  });
   return combine(parts);
 }
 

@@ -18,6 +18,7 @@ import { checkLength } from "../model/patch_geometry.ts";
 import { canReadSync, readAsync, type Reads, readSync } from "../model/cache/read_back.ts";
 import { stepper } from "../model/cache/steppers.ts";
 import { checkSampling, sample, type SamplingOptions } from "./sampling.ts";
+import { gpuChecked } from "../gpu/guard.ts";
 
 /**
  * Options of {@link generate}.
@@ -129,7 +130,8 @@ export function generateAsync(
   prompt: string | readonly number[],
   options: GenerateOptions,
 ): Promise<GenerateResult> {
-  return readAsync(generation(model, prompt, options));
+  // On webgpu, inside error scopes: a GPU fault is named instead of reading zeros.
+  return gpuChecked("generate", () => readAsync(generation(model, prompt, options)));
 }
 
 /** Generation as a computation that yields its read-backs (driven sync or async). */

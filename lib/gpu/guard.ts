@@ -52,11 +52,56 @@ export interface GpuFaultContext {
 const GB = (bytes: number) => `${(bytes / 1e9).toFixed(2)} GB`;
 
 /**
- * A GPU fault as an Error that says what happened and what to do. Pure.
+ * What a fault means and what to do, as one clause for "X stopped: …". `training` adds the
+ * training-specific sizes and advice. Pure.
  *
  * @example
  * ```ts
- * import { gpuFaultError } from "./gpu_guard.ts";
+ * import { describeGpuFault } from "./guard.ts";
+ * const f = { kind: "validation" as const, message: "range 160000000 exceeds limit" };
+ * console.log(describeGpuFault(f).startsWith("the GPU reported a validation error")); // true
+ * ```
+ */
+export function describeGpuFault(
+  fault: GpuFault,
+  limits?: GpuLimits,
+  training?: Pick<GpuFaultContext, "weights" | "microBatch" | "gradAccumulation">,
+): string {
+  const said = `WebGPU: "${fault.message.split("\n")[0].trim()}"`;
+  if (fault.kind === "out-of-memory") {
+    if (training === undefined) {
+      return `the GPU ran out of memory (${said}). Use smaller batches or a smaller model.`;
+    }
+    const batch = training.microBatch === undefined ? "" : ` of ${training.microBatch} bytes`;
+    return `the GPU ran out of memory (${said}). The model has ${training.weights} weights, ` +
+      `${GB(training.weights * 16)} with their gradients and AdamW's two moments, before the ` +
+      `activations of a micro-batch${batch}. Split the batch into more micro-batches (config ` +
+      `gradAccumulation, now ${training.gradAccumulation}: the same update from smaller pieces; ` +
+      "the benchmark's --micro), or use a smaller preset or batch.";
+  }
+  if (fault.kind === "device lost") {
+    return `the GPU device was lost (${said}). The webgpu backend cannot go on in this process ` +
+      "(a driver reset, another process, or the GPU itself): start a new process.";
+  }
+  const smaller = training === undefined
+    ? "smaller batches"
+    : "a smaller micro-batch (gradAccumulation)";
+  const sizes = limits === undefined
+    ? ""
+    : ` This device allows buffers up to ${GB(limits.maxBufferSize)} and storage bindings up ` +
+      `to ${GB(limits.maxStorageBufferBindingSize)}; a tensor larger than that needs ${smaller} ` +
+      "or a smaller model.";
+  return `the GPU reported a ${fault.kind} error (${said}).${sizes} Otherwise it is a bug in a ` +
+    "kernel: please report it with this message.";
+}
+
+/**
+ * A GPU fault in training as an Error that says what happened, what to do and where the last
+ * good checkpoint is. Pure.
+ *
+ * @example
+ * ```ts
+ * import { gpuFaultError } from "./guard.ts";
  * const e = gpuFaultError(
  *   { kind: "out-of-memory", message: "Not enough memory left." },
  *   { step: 3, phase: "step", checkpoint: "runs/a/step-000002", weights: 2.5e8, gradAccumulation: 1 },
@@ -65,7 +110,6 @@ const GB = (bytes: number) => `${(bytes / 1e9).toFixed(2)} GB`;
  * ```
  */
 export function gpuFaultError(fault: GpuFault, context: GpuFaultContext, cause?: unknown): Error {
-  const where = `Training stopped at step ${context.step}`;
   const last = context.checkpoint === null
     ? "No checkpoint was written yet."
     : `The last good checkpoint is ${context.checkpoint} (intact); resume from it.`;
@@ -75,30 +119,11 @@ export function gpuFaultError(fault: GpuFault, context: GpuFaultContext, cause?:
     checkpoint: "The step finished, but its checkpoint could not be read back and was not written.",
     evaluation: "The step finished, but its evaluation could not be read back.",
   }[context.phase];
-  const said = `WebGPU: "${fault.message.split("\n")[0].trim()}"`;
-  const state = GB(context.weights * 16);
-  const batch = context.microBatch === undefined ? "" : ` of ${context.microBatch} bytes`;
-  let body: string;
-  if (fault.kind === "out-of-memory") {
-    body = `the GPU ran out of memory (${said}). The model has ${context.weights} weights, ` +
-      `${state} with their gradients and AdamW's two moments, before the activations of a ` +
-      `micro-batch${batch}. Split the batch into more micro-batches (config gradAccumulation, now ` +
-      `${context.gradAccumulation}: the same update from smaller pieces; the benchmark's --micro), ` +
-      "or use a smaller preset or batch.";
-  } else if (fault.kind === "device lost") {
-    body = `the GPU device was lost (${said}). The webgpu backend cannot go on in this process ` +
-      "(a driver reset, another process, or the GPU itself): start a new process.";
-  } else {
-    const limits = context.limits === undefined
-      ? ""
-      : ` This device allows buffers up to ${GB(context.limits.maxBufferSize)} and storage ` +
-        `bindings up to ${GB(context.limits.maxStorageBufferBindingSize)}; a tensor larger than ` +
-        "that needs a smaller micro-batch (gradAccumulation) or a smaller model.";
-    body =
-      `the GPU reported a ${fault.kind} error (${said}).${limits} Otherwise it is a bug in a ` +
-      "kernel: please report it with this message.";
-  }
-  return new Error(`${where}: ${body} ${weightsState} ${last}`, { cause });
+  const body = describeGpuFault(fault, context.limits, context);
+  return new Error(
+    `Training stopped at step ${context.step}: ${body} ${weightsState} ${last}`,
+    { cause },
+  );
 }
 
 /**
@@ -106,7 +131,7 @@ export function gpuFaultError(fault: GpuFault, context: GpuFaultContext, cause?:
  *
  * @example
  * ```ts
- * import { GpuFaultError } from "./gpu_guard.ts";
+ * import { GpuFaultError } from "./guard.ts";
  * const fault = { kind: "device lost" as const, message: "destroyed: gone" };
  * const e = new GpuFaultError(fault, new Error("Training stopped at step 2: ..."));
  * console.log(e.fault.kind, e instanceof Error); // device lost true
@@ -114,10 +139,13 @@ export function gpuFaultError(fault: GpuFault, context: GpuFaultContext, cause?:
  */
 export class GpuFaultError extends Error {
   readonly fault: GpuFault;
-  constructor(fault: GpuFault, explained: Error) {
+  /** The training step it stopped, or null outside training (an evaluation, a generation). */
+  readonly step: number | null;
+  constructor(fault: GpuFault, explained: Error, step: number | null = null) {
     super(explained.message, { cause: explained.cause });
     this.name = "GpuFaultError";
     this.fault = fault;
+    this.step = step;
   }
 }
 
@@ -142,7 +170,7 @@ export interface GpuGuard {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { gpuGuard } from "./gpu_guard.ts";
+ * import { gpuGuard } from "./guard.ts";
  * await tf.setBackend("cpu");
  * console.log(gpuGuard()); // null
  * ```
@@ -190,4 +218,38 @@ export function gpuGuard(): GpuGuard | null {
     },
     lost,
   };
+}
+
+/**
+ * Runs `f` (work on the active backend that ends in read-backs: an evaluation, a generation)
+ * inside WebGPU error scopes; a GPU fault becomes an Error "`what` stopped: …" instead of silent
+ * zeros or "Buffer with '' label is invalid". Off webgpu it just runs `f`.
+ *
+ * @example
+ * ```ts
+ * import { gpuChecked } from "./guard.ts";
+ * console.log(await gpuChecked("sum", () => Promise.resolve(1 + 1))); // 2
+ * ```
+ */
+export async function gpuChecked<T>(what: string, f: () => Promise<T>): Promise<T> {
+  const guard = gpuGuard();
+  if (guard === null) return await f();
+  const fail = (fault: GpuFault, cause?: unknown) =>
+    new GpuFaultError(
+      fault,
+      new Error(`${what} stopped: ${describeGpuFault(fault, guard.limits)}`, { cause }),
+    );
+  guard.begin();
+  let result: T;
+  try {
+    result = await f();
+  } catch (e) {
+    const now = await guard.end();
+    if (e instanceof GpuFaultError) throw e;
+    const found = (await guard.lost(now === null ? 200 : 20)) ?? now;
+    throw found === null ? e : fail(found, e);
+  }
+  const now = await guard.end();
+  if (now !== null) throw fail(now);
+  return result;
 }

@@ -16,7 +16,7 @@ import { type CheckpointData, loadCheckpoint, saveCheckpoint } from "./checkpoin
 import { clipScale } from "./clip.ts";
 import { resolveTrainConfig, type TrainConfig } from "./config.ts";
 import { type GradientWorkers, startGradientWorkers } from "./parallel.ts";
-import { type GpuFault, GpuFaultError, gpuFaultError, gpuGuard } from "./gpu_guard.ts";
+import { type GpuFault, GpuFaultError, gpuFaultError, gpuGuard } from "../gpu/guard.ts";
 import { learningRate } from "./schedule.ts";
 import type { Batch, BatchSource, TrainableModel, WorkerModelSpec } from "./types.ts";
 
@@ -345,6 +345,7 @@ async function run(options: TrainOptions, state: RunState): Promise<TrainResult>
         gradAccumulation: config.gradAccumulation,
         limits: guard?.limits,
       }, cause),
+      step,
     );
   // The last update's answer, awaited when the GPU is idle anyway: after the next read-back, and
   // before anything that reads the weights (evaluation, checkpoint, the end of the run).
@@ -358,7 +359,7 @@ async function run(options: TrainOptions, state: RunState): Promise<TrainResult>
   // An exception inside a step on webgpu: a GPU fault explains it if there was one.
   const explain = async (e: unknown, check: Promise<GpuFault | null>, step: number) => {
     const now = await check;
-    if (e instanceof GpuFaultError) return e;
+    if (e instanceof GpuFaultError) return e.step === null ? fault(e.fault, step, "step", e) : e;
     await settleUpdate(); // the last update's fault, if any, is the earlier cause
     const lost = await guard!.lost(now === null ? 200 : 20); // the loss explains the rest
     const f = lost ?? now;
@@ -381,11 +382,13 @@ async function run(options: TrainOptions, state: RunState): Promise<TrainResult>
       await f(verify);
       await verify();
     } catch (e) {
-      if (e instanceof GpuFaultError) throw e;
       let now: GpuFault | null = null;
       if (open) {
         open = false;
         now = await guard.end();
+      }
+      if (e instanceof GpuFaultError) {
+        throw e.step === null ? fault(e.fault, state.step, phase, e) : e;
       }
       const found = (await guard.lost(now === null ? 200 : 20)) ?? now;
       throw found === null ? e : fault(found, state.step, phase, e);

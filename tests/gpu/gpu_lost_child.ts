@@ -1,5 +1,5 @@
 /**
- * Child process of gpu_guard_test.ts: trains the toy model on tfjs's webgpu backend (the software
+ * Child process of guard_test.ts: trains the toy model on tfjs's webgpu backend (the software
  * adapter on CPU machines) with a checkpoint every 2 steps, destroys the GPU device after step 3
  * (as a driver reset would), and prints what the trainer threw as one JSON line. A lost device
  * cannot be brought back in-process, hence the child.
@@ -10,9 +10,9 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-webgpu";
-import { GpuFaultError } from "../../lib/train/gpu_guard.ts";
+import { GpuFaultError } from "../../lib/gpu/guard.ts";
 import { train } from "../../lib/train/loop.ts";
-import { ToyBigram, toyExamples } from "./toy_model.ts";
+import { ToyBigram, toyExamples } from "../train/toy_model.ts";
 
 const [run] = Deno.args;
 if (!(await tf.setBackend("webgpu"))) throw new Error("gpu_lost_child: no webgpu backend");

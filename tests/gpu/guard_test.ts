@@ -2,10 +2,11 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-webgpu";
 import assert from "node:assert/strict";
 import { loadCheckpoint } from "../../lib/train/checkpoint.ts";
-import { GpuFaultError, gpuFaultError, gpuGuard } from "../../lib/train/gpu_guard.ts";
+import { bitsPerByteAsync } from "../../lib/eval/bpb.ts";
+import { gpuChecked, GpuFaultError, gpuFaultError, gpuGuard } from "../../lib/gpu/guard.ts";
 import { train } from "../../lib/train/loop.ts";
 import type { Batch, LossResult, TrainableModel } from "../../lib/train/types.ts";
-import { ToyBigram, toyExamples } from "./toy_model.ts";
+import { ToyBigram, toyExamples } from "../train/toy_model.ts";
 
 const context = {
   step: 7,
@@ -163,6 +164,79 @@ Deno.test({
       assert.equal(ckpt.step, 2);
     } finally {
       await Deno.remove(run, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "gpuChecked on webgpu: passes results and other errors through, names GPU faults",
+  ignore: adapter === null || bindingLimit > 2 ** 28,
+  fn: async () => {
+    assert.ok(await tf.setBackend("webgpu"));
+    assert.equal(await gpuChecked("two", () => Promise.resolve(2)), 2);
+    const plain = new Error("not the GPU's fault");
+    await assert.rejects(gpuChecked("x", () => Promise.reject(plain)), (e) => e === plain);
+    const error = await gpuChecked("big sum", async () => {
+      const s = tf.tidy(() => tf.sum(tf.add(tf.fill([bindingLimit / 4 + 1024], 1), 1)));
+      const v = (await s.data())[0];
+      s.dispose();
+      return v;
+    }).then(() => null, (e) => e);
+    assert.ok(error instanceof GpuFaultError, `expected a GpuFaultError, got ${error}`);
+    assert.equal(error.step, null);
+    assert.match(error.message, /^big sum stopped: the GPU reported a validation error/);
+    assert.match(error.message, /smaller batches or a smaller model/);
+  },
+});
+
+Deno.test({
+  name: "bitsPerByteAsync on webgpu: an over-limit tensor is an error, not a wrong number",
+  ignore: adapter === null || bindingLimit > 2 ** 28,
+  fn: async () => {
+    assert.ok(await tf.setBackend("webgpu"));
+    const model = new OverLimit(new ToyBigram({ dim: 8, seed: 4 }), new WeakSet(), 0);
+    const rows = toyExamples(2, 17);
+    const batch = { ids: rows.map((r) => r.ids) };
+    try {
+      const fine = await bitsPerByteAsync(model, [batch]);
+      assert.ok(fine.bitsPerByte > 0);
+      const big = new OverLimit(model.inner, new WeakSet([batch]), bindingLimit / 4 + 1024);
+      await assert.rejects(
+        bitsPerByteAsync(big, [batch]),
+        /^GpuFaultError: bitsPerByte stopped: the GPU reported a validation error/,
+      );
+    } finally {
+      model.inner.dispose();
+    }
+  },
+});
+
+Deno.test({
+  name: "trainer on webgpu: a fault in validation names the step and the evaluation",
+  ignore: adapter === null || bindingLimit > 2 ** 28,
+  fn: async () => {
+    assert.ok(await tf.setBackend("webgpu"));
+    const rows = toyExamples(4, 17);
+    const held = { ids: [rows[3].ids] };
+    const model = new OverLimit(
+      new ToyBigram({ dim: 8, seed: 5 }),
+      new WeakSet([held]),
+      bindingLimit / 4 + 1024,
+    );
+    try {
+      const error = await train({
+        model,
+        data: { batchAt: (i) => ({ ids: [rows[i % 3].ids] }) },
+        validation: [held],
+        config: { steps: 3, evalEvery: 2, warmupSteps: 1, lr: 0.05 },
+      }).then(() => null, (e) => e);
+      assert.ok(error instanceof GpuFaultError, `expected a GpuFaultError, got ${error}`);
+      assert.equal(error.step, 2);
+      assert.match(error.message, /^Training stopped at step 2: the GPU reported a validation/);
+      assert.match(error.message, /its evaluation could not be read back/);
+      assert.match(error.message, /No checkpoint was written yet/);
+    } finally {
+      model.inner.dispose();
     }
   },
 });
