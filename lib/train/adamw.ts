@@ -8,6 +8,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { fusedKernelsActive } from "../gpu/active.ts";
 import { adamwStep } from "../gpu/adamw.ts";
+import { adamwWasm } from "../wasm_adamw.ts";
 
 /**
  * AdamW hyper-parameters (the learning rate comes per step, from the schedule).
@@ -135,6 +136,19 @@ export class AdamW {
         const wd = this.#decay.get(name) ? weightDecay : 0;
         adamwStep(p, raw, m, v, { lr, beta1, beta2, eps, weightDecay: wd, step: this.step }, scale);
         continue;
+      }
+      if (!fused) {
+        // wasm: one SIMD pass, bit for bit the tfjs form below (lib/wasm_adamw.ts).
+        const decay = this.#decay.get(name) && weightDecay > 0 ? 1 - lr * weightDecay : 1;
+        const step = { beta1, beta2, eps, decay, bc2Sqrt, stepSize };
+        const out = adamwWasm(p, raw, m, v, step, scale);
+        if (out !== null) {
+          p.assign(out[0]);
+          m.assign(out[1]);
+          v.assign(out[2]);
+          tf.dispose(out);
+          continue;
+        }
       }
       tf.tidy(() => {
         const g = scale === undefined ? raw : tf.mul(raw, tf.reshape(scale, []));
