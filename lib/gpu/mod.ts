@@ -56,3 +56,4 @@ export {
   type TimingOptions,
 } from "./timing.ts";
 export { fusedKernelsActive } from "./active.ts";
+export { gpuChecked, type GpuFault, GpuFaultError, gpuFaultError, gpuGuard } from "./guard.ts";
