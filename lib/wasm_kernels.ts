@@ -21,7 +21,7 @@
  * - GatherV2 (embedding and hash-table lookups) spent 27–110 ms per call on 0.5–1.5 M values;
  *   it becomes a row copy per index. Identity copied its input (80 ms per micro-batch on the
  *   [B, H, T, T] attention tensors alone); it now shares the data, as Reshape and the cpu backend
- *   do.
+ *   do. Cast to the same dtype (the gradients of Multiply, RealDiv, Square…) shares the data too.
  * - XNNPACK's products themselves ran at 20–24 GFLOP/s. Training-sized ones now run on our own
  *   WebAssembly SIMD kernel (lib/wasm_gemm.ts: 6×8 register tiles, relaxed-SIMD fused
  *   multiply-adds, B packed in 8-column panels, transposed operands read in place) at 30–38
@@ -375,6 +375,16 @@ export function installWasmKernels(): void {
     if (x.dtype === "string") return stockIdentity(args as never) as tf.TensorInfo;
     (args.backend as BackendWasm).incRef(x.dataId);
     return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  });
+  // Cast to the same dtype (tfjs's Multiply, RealDiv, Square and Pow gradients cast float32 to float32):
+  // the stock kernel copied the tensor, ~180 copies per tiny micro-batch; share it as Identity.
+  const stockCast = tf.getKernel(tf.Cast, "wasm")!.kernelFunc;
+  register(tf.Cast, (args) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    const { dtype } = args.attrs as { dtype: tf.DataType };
+    if (x.dtype !== dtype || dtype === "string") return stockCast(args as never) as tf.TensorInfo;
+    (args.backend as BackendWasm).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype };
   });
   const stockGather = tf.getKernel(tf.GatherV2, "wasm")!.kernelFunc;
   register(tf.GatherV2, (args) => {
