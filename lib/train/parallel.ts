@@ -2,15 +2,17 @@
  * Data-parallel training steps on the CPU: tfjs's wasm backend runs one thread under Deno, so
  * `TrainConfig.workers` = N > 1 splits each optimizer step's batches across N Deno module Workers
  * (lib/train/parallel_worker.ts), each running its own wasm backend with an identical model built
- * from the same config. Per step the trainer sends the current weights (transferred
- * Float32Arrays) and each worker's share; each worker returns the gradients of its summed loss
- * (Σ mean · predictions) with the loss sum and counts. The trainer adds them up and divides by the
+ * from the same config. Per step the trainer writes the current weights into one
+ * SharedArrayBuffer that every worker reads and sends each worker its share; each worker writes
+ * the gradients of its summed loss (Σ mean · predictions) into its own shared buffer and returns
+ * the loss sum and counts. The trainer adds them up and divides by the
  * step's predictions exactly as the single-thread path does, then clips and applies AdamW as
  * always: only float rounding differs.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import type { Batch, TrainableModel, WorkerModelSpec } from "./types.ts";
 
 /**
@@ -31,9 +33,17 @@ export type ToWorker =
     readonly frozen: readonly { name: string; shape: number[]; data: Float32Array }[];
   }
   | {
+    /** Shared memory, sent once after `ready`: the trainable weights (the trainer writes them
+     * before each step) and this worker's gradients (it writes them before replying), each
+     * weight at `offsets[j]` floats in the `ready` reply's order. */
+    readonly kind: "share";
+    readonly weights: SharedArrayBuffer;
+    readonly grads: SharedArrayBuffer;
+    readonly offsets: number[];
+  }
+  | {
+    /** One step over `batches`, from the weights now in the shared buffer. */
     readonly kind: "step";
-    /** Current trainable weights, in the order of the `ready` reply's names. */
-    readonly weights: Float32Array[];
     readonly batches: readonly Batch[];
   };
 
@@ -48,17 +58,58 @@ export type ToWorker =
  */
 export type FromWorker =
   | { readonly kind: "ready"; readonly names: string[]; readonly shapes: number[][] }
+  | { readonly kind: "shared" }
   | {
     readonly kind: "grads";
-    /** Σ of the share's gradients per weight (null: the weight got none). */
-    readonly grads: (Float32Array | null)[];
+    /** Per weight: whether the share's Σ of gradients is in the shared buffer (false: the
+     * weight got none). */
+    readonly present: boolean[];
     readonly sumNats: number;
     readonly predictions: number;
     readonly bytes: number;
     /** Seconds the worker computed (assign, forward, backward, read-back). */
     readonly seconds: number;
+    /** Milliseconds of the parts: weights assigned, each batch's forward + backward (with the
+     * running sum), gradients read back. */
+    readonly parts: WorkerParts;
   }
   | { readonly kind: "error"; readonly message: string };
+
+/**
+ * Milliseconds a worker spent on the parts of one step.
+ *
+ * @example
+ * ```ts
+ * import type { WorkerParts } from "./parallel.ts";
+ * const busy = (p: WorkerParts) => p.assignMs + p.batchMs.reduce((a, b) => a + b, 0) + p.readMs;
+ * ```
+ */
+export interface WorkerParts {
+  readonly assignMs: number;
+  readonly batchMs: readonly number[];
+  readonly readMs: number;
+}
+
+/**
+ * Milliseconds of the parts of the trainer's last {@link GradientWorkers.accumulate}: writing the
+ * weights to shared memory (`readWeightsMs`; `copyWeightsMs` is 0 since all workers read that
+ * one copy), each worker's round trip (send to reply, its own parts inside), and summing the
+ * workers' gradients into new tensors (`sumMs`; `tensorsMs` is 0: the sum is written in place).
+ *
+ * @example
+ * ```ts
+ * import type { StepParts } from "./parallel.ts";
+ * const idle = (s: StepParts) => Math.max(...s.roundTripMs) - Math.min(...s.roundTripMs);
+ * ```
+ */
+export interface StepParts {
+  readonly readWeightsMs: number;
+  readonly copyWeightsMs: number;
+  readonly roundTripMs: readonly number[];
+  readonly workers: readonly (WorkerParts | null)[];
+  readonly sumMs: number;
+  readonly tensorsMs: number;
+}
 
 /**
  * What one step's gradient accumulation gives the trainer (the single-thread path's shape):
@@ -137,6 +188,72 @@ async function ownCopy(v: tf.Tensor): Promise<Float32Array> {
   return tf.getBackend() === "wasm" && whole ? data : data.slice();
 }
 
+/**
+ * Float offsets of each weight in a shared buffer (16-byte aligned) and the buffer's size in
+ * floats.
+ *
+ * @example
+ * ```ts
+ * import { sharedLayout } from "./parallel.ts";
+ * console.log(sharedLayout([[2, 3], [5]])); // { offsets: [0, 8], floats: 16 }
+ * ```
+ */
+export function sharedLayout(shapes: readonly (readonly number[])[]): {
+  offsets: number[];
+  floats: number;
+} {
+  const offsets: number[] = [];
+  let at = 0;
+  for (const shape of shapes) {
+    offsets.push(at);
+    at += Math.ceil(shape.reduce((a, b) => a * b, 1) / 4) * 4;
+  }
+  return { offsets, floats: at };
+}
+
+/**
+ * `t`'s values without a copy where the backend allows: a view of the wasm heap (valid until the
+ * next allocation) or the cpu backend's own array. Read it, never write it.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { valuesOf } from "./parallel.ts";
+ * await tf.setBackend("cpu");
+ * console.log(Array.from(valuesOf(tf.tensor1d([1, 2])))); // [1, 2]
+ * ```
+ */
+export function valuesOf(t: tf.TensorInfo): Float32Array {
+  if (tf.getBackend() === "wasm") {
+    return (tf.backend() as BackendWasm).typedArrayFromHeap(t) as Float32Array;
+  }
+  return tf.engine().backend.readSync(t.dataId) as Float32Array;
+}
+
+/**
+ * A new float32 tensor of `shape` whose values `fill` writes (into the wasm heap in place, or a
+ * fresh array elsewhere).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { tensorFilled } from "./parallel.ts";
+ * await tf.setBackend("cpu");
+ * console.log(tensorFilled([3], (out) => out.fill(7)).arraySync()); // [7, 7, 7]
+ * ```
+ */
+export function tensorFilled(shape: number[], fill: (out: Float32Array) => void): tf.Tensor {
+  if (tf.getBackend() === "wasm") {
+    const wasm = tf.backend() as BackendWasm;
+    const out = wasm.makeOutput(shape, "float32");
+    fill(wasm.typedArrayFromHeap(out) as Float32Array); // the view after the allocation
+    return tf.engine().makeTensorFromTensorInfo(out);
+  }
+  const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  fill(values);
+  return tf.tensor(values, shape, "float32");
+}
+
 /** The buffers to transfer with arrays that each own their whole buffer. */
 function buffers(arrays: readonly Float32Array[]): ArrayBuffer[] {
   return arrays.map((a) => a.buffer as ArrayBuffer);
@@ -164,8 +281,15 @@ export class GradientWorkers {
   readonly #failed: (Error | null)[];
   #names: string[] = [];
   #shapes: number[][] = [];
+  /** Float offsets of the weights in the shared buffers. */
+  #offsets: number[] = [];
+  /** The weights the workers read, and each worker's gradients. */
+  #weights: Float32Array = new Float32Array(0);
+  #grads: Float32Array[] = [];
   /** Seconds each worker computed in the last step (0 for a worker with no share). */
   lastWorkerSeconds: number[] = [];
+  /** Where the last step's time went (for profiling), or null before the first. */
+  lastParts: StepParts | null = null;
 
   private constructor(count: number) {
     const url = new URL("./parallel_worker.ts", import.meta.url).href;
@@ -257,6 +381,18 @@ export class GradientWorkers {
       }
       pool.#names = [...named.keys()];
       pool.#shapes = [...named.values()].map((v) => v.shape);
+      // Weights and gradients travel through shared memory: one copy of the weights for all
+      // workers, and no per-step allocation or transfer of ~size-of-the-model arrays.
+      const { offsets, floats } = sharedLayout(pool.#shapes);
+      pool.#offsets = offsets;
+      const weights = new SharedArrayBuffer(4 * floats);
+      pool.#weights = new Float32Array(weights);
+      await Promise.all(pool.#workers.map((_, i) => {
+        const grads = new SharedArrayBuffer(4 * floats);
+        pool.#grads.push(new Float32Array(grads));
+        const share: ToWorker = { kind: "share", weights, grads, offsets };
+        return pool.#call(i, "while starting", share, []);
+      }));
       return pool;
     } catch (e) {
       pool.terminate();
@@ -275,41 +411,56 @@ export class GradientWorkers {
   ): Promise<Accumulated> {
     const shares = splitShares(batches, this.count);
     const named = model.namedVariables();
-    const weights = await Promise.all(this.#names.map((n) => ownCopy(named.get(n)!)));
-    // One copy per busy worker, all made before the first transfer detaches `weights`.
-    const busy = shares.map((share) => share.length > 0);
-    const last = busy.lastIndexOf(true);
-    const copies = busy.map((b, i) =>
-      !b ? [] : i === last ? weights : weights.map((w) => w.slice())
-    );
-    const replies = await Promise.all(shares.map((share, i) => {
-      if (share.length === 0) return Promise.resolve(null);
-      const mine = copies[i];
-      const msg: ToWorker = { kind: "step", weights: mine, batches: share };
+    const t0 = performance.now();
+    this.#names.forEach((n, j) => this.#weights.set(valuesOf(named.get(n)!), this.#offsets[j]));
+    const t1 = performance.now();
+    const roundTripMs = shares.map(() => 0);
+    const replies = await Promise.all(shares.map(async (share, i) => {
+      if (share.length === 0) return null;
+      const msg: ToWorker = { kind: "step", batches: share };
       const what = `at step ${step}; the weights were not updated`;
-      return this.#call(i, what, msg, buffers(mine));
+      const sent = performance.now();
+      const reply = await this.#call(i, what, msg, []);
+      roundTripMs[i] = performance.now() - sent;
+      return reply;
     }));
+    const t2 = performance.now();
     let sumNats = 0, predictions = 0, bytes = 0;
-    const sums: (Float32Array | null)[] = this.#names.map(() => null);
     this.lastWorkerSeconds = replies.map((r) => r?.kind === "grads" ? r.seconds : 0);
-    for (const r of replies) {
-      if (r === null || r.kind !== "grads") continue;
+    const from: Float32Array[][] = this.#names.map(() => []);
+    replies.forEach((r, i) => {
+      if (r === null || r.kind !== "grads") return;
       sumNats += r.sumNats;
       predictions += r.predictions;
       bytes += r.bytes;
-      r.grads.forEach((g, j) => {
-        const acc = sums[j];
-        if (g === null) return;
-        if (acc === null) sums[j] = g;
-        else for (let k = 0; k < acc.length; k++) acc[k] += g[k];
+      r.present.forEach((has, j) => {
+        if (has) from[j].push(this.#grads[i]);
       });
-    }
-    const grads = new Map<string, tf.Tensor>();
-    sums.forEach((g, j) => {
-      if (g === null) return;
-      const shape = this.#shapes[j];
-      grads.set(this.#names[j], tf.tensor(g, shape, "float32"));
     });
+    // Σ over workers in worker order (float32 adds, as before), written into the new tensors.
+    const grads = new Map<string, tf.Tensor>();
+    from.forEach((parts, j) => {
+      if (parts.length === 0) return;
+      const shape = this.#shapes[j], at = this.#offsets[j];
+      const size = shape.reduce((a, b) => a * b, 1);
+      grads.set(
+        this.#names[j],
+        tensorFilled(shape, (out) => {
+          out.set(parts[0].subarray(at, at + size));
+          for (const g of parts.slice(1)) {
+            for (let k = 0; k < size; k++) out[k] += g[at + k];
+          }
+        }),
+      );
+    });
+    this.lastParts = {
+      readWeightsMs: t1 - t0,
+      copyWeightsMs: 0,
+      roundTripMs,
+      workers: replies.map((r) => r?.kind === "grads" ? r.parts : null),
+      sumMs: performance.now() - t2,
+      tensorsMs: 0,
+    };
     const prescale = 1 / Math.max(1, predictions);
     return { grads, prescale, sumNats: tf.scalar(sumNats), predictions, bytes };
   }

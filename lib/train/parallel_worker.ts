@@ -1,9 +1,9 @@
 /**
  * One data-parallel worker (lib/train/parallel.ts starts it as a Deno module Worker): builds the
- * model from its {@link WorkerModelSpec} on its own tfjs backend, then per step takes the current
- * weights and its share of the batches and returns the gradients of the summed loss
- * (Σ mean · predictions, exactly what the single-thread trainer accumulates) with the loss sum and
- * counts. Messages are the `ToWorker` / `FromWorker` types of parallel.ts.
+ * model from its {@link WorkerModelSpec} on its own tfjs backend, then per step reads the current
+ * weights from shared memory, takes its share of the batches and writes the gradients of the
+ * summed loss (Σ mean · predictions, exactly what the single-thread trainer accumulates) to its
+ * shared buffer, replying with the loss sum and counts. Messages are the `ToWorker` / `FromWorker` types of parallel.ts.
  *
  * @module
  */
@@ -13,11 +13,13 @@ import "@tensorflow/tfjs-backend-wasm";
 // The same kernel overrides and gradient fixes as the trainer on the main thread.
 import "../wasm_kernels.ts";
 import "../grad_fixes.ts";
-import type { FromWorker, ToWorker } from "./parallel.ts";
+import { type FromWorker, type ToWorker, valuesOf } from "./parallel.ts";
 import type { Batch, TrainableModel, WorkerModelSpec } from "./types.ts";
 
 let model: TrainableModel | null = null;
 let variables: tf.Variable[] = [];
+/** The shared weights (written by the trainer) and this worker's gradients, by float offset. */
+let shared: { weights: Float32Array; grads: Float32Array; offsets: number[] } | null = null;
 
 async function init(backend: string, spec: WorkerModelSpec, frozen: Frozen): Promise<FromWorker> {
   if (!(await tf.setBackend(backend))) throw new Error(`tfjs backend '${backend}' failed to start`);
@@ -45,15 +47,28 @@ async function init(backend: string, spec: WorkerModelSpec, frozen: Frozen): Pro
 
 type Frozen = Extract<ToWorker, { kind: "init" }>["frozen"];
 
-/** Σ over the share's batches of (mean loss · predictions) and its gradients, as loop.ts does. */
-function step(weights: Float32Array[], batches: readonly Batch[]): [FromWorker, ArrayBuffer[]] {
+/** Σ over the share's batches of (mean loss · predictions) and its gradients, as loop.ts does;
+ * the gradients go to the shared buffer. */
+function step(batches: readonly Batch[]): FromWorker {
   const m = model!;
-  variables.forEach((v, i) => tf.tidy(() => v.assign(tf.tensor(weights[i], v.shape, "float32"))));
+  if (shared === null) throw new Error("a step arrived before the shared buffers");
+  const { weights, grads: out, offsets } = shared;
   const started = performance.now();
+  // The wasm backend copies the values into its heap; the cpu backend would keep the view.
+  const own = tf.getBackend() !== "wasm";
+  variables.forEach((v, i) =>
+    tf.tidy(() => {
+      const view = weights.subarray(offsets[i], offsets[i] + v.size);
+      v.assign(tf.tensor(own ? view.slice() : view, v.shape, "float32"));
+    })
+  );
+  const assigned = performance.now();
+  const batchMs: number[] = [];
   const index = new Map(variables.map((v, i) => [v.name, i]));
   const sum: (tf.Tensor | null)[] = variables.map(() => null);
   let sumNats = 0, predictions = 0, bytes = 0;
   for (const batch of batches) {
+    const t0 = performance.now();
     let counts = { predictions: 0, bytes: 0 };
     const { value, grads } = tf.variableGrads(() => {
       const r = m.loss(batch);
@@ -74,18 +89,19 @@ function step(weights: Float32Array[], batches: readonly Batch[]): [FromWorker, 
         g.dispose();
       }
     }
+    batchMs.push(performance.now() - t0);
   }
-  const grads = sum.map((g) => {
-    if (g === null) return null;
-    const data = g.dataSync() as Float32Array;
+  const read = performance.now();
+  const present = sum.map((g, i) => {
+    if (g === null) return false;
+    out.set(valuesOf(g), offsets[i]);
     g.dispose();
-    // wasm reads back a copy; the cpu backend may hand out its own storage, which must not move.
-    const whole = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
-    return tf.getBackend() === "wasm" && whole ? data : data.slice();
+    return true;
   });
-  const seconds = (performance.now() - started) / 1000;
-  const transfer = grads.filter((g) => g !== null).map((g) => g!.buffer as ArrayBuffer);
-  return [{ kind: "grads", grads, sumNats, predictions, bytes, seconds }, transfer];
+  const done = performance.now();
+  const seconds = (done - started) / 1000;
+  const parts = { assignMs: assigned - started, batchMs, readMs: done - read };
+  return { kind: "grads", present, sumNats, predictions, bytes, seconds, parts };
 }
 
 self.onmessage = async (event: MessageEvent<ToWorker>) => {
@@ -93,9 +109,12 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
   try {
     if (msg.kind === "init") {
       self.postMessage(await init(msg.backend, msg.spec, msg.frozen));
+    } else if (msg.kind === "share") {
+      const weights = new Float32Array(msg.weights), grads = new Float32Array(msg.grads);
+      shared = { weights, grads, offsets: msg.offsets };
+      self.postMessage({ kind: "shared" } satisfies FromWorker);
     } else {
-      const [reply, transfer] = step(msg.weights, msg.batches);
-      self.postMessage(reply, transfer);
+      self.postMessage(step(msg.batches));
     }
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
