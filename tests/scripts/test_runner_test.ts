@@ -34,3 +34,10 @@ Deno.test("parseTestOutput: a passing run, colours, and a crash without a summar
   assert.deepEqual(ok, { passed: 987, failed: 0, failures: [], modules: [] });
   assert.equal(parseTestOutput("running 3 tests from ./tests/a_test.ts\nSegmentation fault"), null);
 });
+
+Deno.test("parseTestOutput: modules outside the working directory keep their relative path", () => {
+  const s = parseTestOutput(
+    " FAILURES \n\nflaky => ../../tmp/ft/c_test.ts:1:6\n\nFAILED | 0 passed | 1 failed (9ms)\n",
+  )!;
+  assert.deepEqual(s.modules, ["../../tmp/ft/c_test.ts"]);
+});
