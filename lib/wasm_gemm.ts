@@ -488,9 +488,100 @@ function transposeA(): number[] {
 }
 
 /**
+ * The body of `s4(dst, src, outer, R, inner4, inner)`: dst[o, i] += Σ_r src[o, r, i] for i <
+ * 4·inner4 (the rows hold `inner` floats), adding r = 0, 1, … in order, one float32 add each: a
+ * sum over middle axes, lane by lane (each lane its own output), so in the scalar loop's order.
+ */
+function sumRows(): number[] {
+  const [DST, SRC, OUTER, R, INNER4, INNER] = [0, 1, 2, 3, 4, 5];
+  const o = 6, r = 7, i = 8, d = 9, src = 10, rowBytes = 11;
+  const body = [
+    ...get(INNER),
+    ...i32(4),
+    MUL,
+    ...set(rowBytes),
+    ...BLOCK,
+    ...get(OUTER),
+    EQZ,
+    ...brIf(0),
+    ...get(R),
+    EQZ,
+    ...brIf(0),
+    ...get(INNER4),
+    EQZ,
+    ...brIf(0),
+    ...get(SRC),
+    ...set(src),
+    ...i32(0),
+    ...set(o),
+    ...loop([
+      ...i32(0),
+      ...set(r),
+      ...loop([
+        // d = dst + o·rowBytes; src walks the rows in order
+        ...get(DST),
+        ...get(o),
+        ...get(rowBytes),
+        MUL,
+        ADD,
+        ...set(d),
+        ...i32(0),
+        ...set(i),
+        ...loop([
+          ...get(d),
+          ...get(d),
+          ...load(0),
+          ...get(src),
+          ...get(i),
+          ...i32(16),
+          MUL,
+          ADD,
+          ...load(0),
+          ...F32X4_ADD,
+          ...store(0),
+          ...get(d),
+          ...i32(16),
+          ADD,
+          ...set(d),
+          ...get(i),
+          ...i32(1),
+          ADD,
+          ...tee(i),
+          ...get(INNER4),
+          LT_U,
+          ...brIf(0),
+        ]),
+        ...get(src),
+        ...get(rowBytes),
+        ADD,
+        ...set(src),
+        ...get(r),
+        ...i32(1),
+        ADD,
+        ...tee(r),
+        ...get(R),
+        LT_U,
+        ...brIf(0),
+      ]),
+      ...get(o),
+      ...i32(1),
+      ADD,
+      ...tee(o),
+      ...get(OUTER),
+      LT_U,
+      ...brIf(0),
+    ]),
+    END,
+    0x0b,
+  ];
+  return [...vec([[...leb(6), I32]]), ...body];
+}
+
+/**
  * The module's bytes: imports `env.memory`, exports the kernels `g1`…`g6` (A row-major, 1–6 rows
  * per block) and `r1`…`r6` (A transposed), the packers `p8` (B) and `t8` (a transposed B) and
- * `ta` (a transposed A's pass to row-major); see the module docs.
+ * `ta` (a transposed A's pass to row-major), and `s4` (sums over middle axes); see the module
+ * docs.
  *
  * @example
  * ```ts
@@ -508,6 +599,7 @@ export function gemmModuleBytes(fma: boolean): Uint8Array<ArrayBuffer> {
     packPanels(),
     packTransposed(),
     transposeA(),
+    sumRows(),
   ];
   const exports = [
     ...rowsPerCall.map((mr) => `g${mr}`),
@@ -515,6 +607,7 @@ export function gemmModuleBytes(fma: boolean): Uint8Array<ArrayBuffer> {
     "p8",
     "t8",
     "ta",
+    "s4",
   ];
   const types = bodies.map((_, i) => [i < 12 ? 0 : i < 14 ? 1 : 2]);
   return new Uint8Array([
@@ -593,6 +686,7 @@ export class WasmGemm {
   readonly #r: Kernel[];
 
   readonly #ta: Kernel;
+  readonly #s4: Kernel;
   readonly #t8: Kernel;
   readonly #p8: Kernel;
 
@@ -606,6 +700,7 @@ export class WasmGemm {
     this.#r = [0, 1, 2, 3, 4, 5, 6].map((mr) => k(`r${mr || 1}`));
 
     this.#ta = instance.exports.ta as Kernel;
+    this.#s4 = instance.exports.s4 as Kernel;
     this.#t8 = instance.exports.t8 as Kernel;
     this.#p8 = instance.exports.p8 as Kernel;
   }
@@ -630,6 +725,26 @@ export class WasmGemm {
     const f = new Float32Array(this.#memory.buffer), src = a0 / 4, dst = to / 4;
     for (let m = 0; m < rows; m++) {
       for (let k = m < m4 ? k4 : 0; k < kc; k++) f[dst + m * kc + k] = f[src + k * M + m];
+    }
+  }
+
+  /**
+   * `dst[o, i] = Σ_r src[o, r, i]` for src `[outer, R, inner]` and dst `[outer, inner]` (byte
+   * offsets, float32): each output adds its R terms in order from 0, one float32 add each, so the
+   * values equal a scalar loop's bit for bit.
+   */
+  sumMiddle(dst: number, src: number, [outer, R, inner]: readonly [number, number, number]): void {
+    const f = new Float32Array(this.#memory.buffer);
+    f.fill(0, dst / 4, dst / 4 + outer * inner);
+    const inner4 = inner >> 2;
+    if (inner4 > 0) this.#s4(dst, src, outer, R, inner4, inner);
+    if (inner === 4 * inner4) return;
+    const d = dst / 4, s = src / 4;
+    for (let o = 0; o < outer; o++) {
+      for (let r = 0; r < R; r++) {
+        const from = s + (o * R + r) * inner;
+        for (let i = 4 * inner4; i < inner; i++) f[d + o * inner + i] += f[from + i];
+      }
     }
   }
 

@@ -355,3 +355,41 @@ Deno.test("wasm kernels survive wasm heap growth mid-kernel (views re-taken afte
     tf.dispose([a, w, c, first, last]);
   }
 });
+
+Deno.test("wasm Sum over middle/leading axes = cpu, and bit for bit the stock last-axis order", async () => {
+  const cases: [number[], number[], boolean][] = [
+    [[2048, 128], [0], false],
+    [[2, 1024, 128], [0, 1], true],
+    [[8192, 1, 2, 32], [0], false],
+    [[2, 7, 6, 13], [2], false], // inner 13: SIMD lanes and a scalar tail
+    [[3, 5, 3], [1], true], // inner below 4
+    [[4, 6], [1], false], // last axis: the stock kernel
+    [[2, 3, 4], [0, 2], false], // not contiguous: the stock kernel
+  ];
+  const [cpu, wasm] = await onBoth(() => cases.map(([s, a, k], i) => tf.sum(r(s, i + 1), a, k)));
+  close(cpu, wasm, 1e-3); // float32 sums of up to 2048 terms (the cpu backend adds in float64)
+  await tf.setBackend("wasm");
+  for (const [i, [s, a, k]] of cases.entries()) {
+    tf.tidy(() => {
+      const x = r(s, i + 1); // (seed 0 would mean unseeded)
+      const rest = s.map((_, d) => d).filter((d) => !a.includes(d));
+      // The stock order: summed axes moved last (in order), then a sequential last-axis sum.
+      const moved = tf.sum(tf.transpose(x, [...rest, ...a]), a.map((_, j) => rest.length + j));
+      const got = tf.sum(x, a, k);
+      assert.deepEqual(Array.from(got.dataSync()), Array.from(moved.dataSync()), `${s} ${a}`);
+      assert.deepEqual(got.shape, k ? s.map((d, j) => (a.includes(j) ? 1 : d)) : moved.shape);
+    });
+  }
+});
+
+Deno.test("wasm Cast to the same dtype shares the data; other casts convert", async () => {
+  await tf.setBackend("wasm");
+  const x = tf.tensor1d([1.5, -2.25]);
+  const y = tf.cast(x, "float32");
+  x.dispose();
+  assert.deepEqual(Array.from(y.dataSync()), [1.5, -2.25]); // outlives its source
+  const i = tf.cast(y, "int32");
+  assert.equal(i.dtype, "int32");
+  assert.deepEqual(Array.from(i.dataSync()), [1, -2]);
+  tf.dispose([y, i]);
+});
