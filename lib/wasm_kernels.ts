@@ -118,6 +118,26 @@ function splitV({ inputs, attrs, backend }: KernelArgs): tf.TensorInfo[] {
   });
 }
 
+/**
+ * Copies runs of values from tensor `src` to tensor `dst` (indices in values) within the heap by
+ * `copyWithin`: no typed-array view per run (GatherV2 of 12k rows of 128 from a [24576, 128]
+ * table: 2.59 → 2.28 ms, best of 15). Take it after the last allocation (heap growth detaches the
+ * view).
+ */
+function heapCopier(
+  wasm: BackendWasm,
+  src: tf.TensorInfo,
+  dst: tf.TensorInfo,
+): (from: number, to: number, n: number) => void {
+  const w = wasm as unknown as WasmInternals;
+  const bytes = src.dtype === "bool" ? 1 : 4; // int32 moves float32 bits unchanged
+  const buffer = w.wasm.asm.memory.buffer;
+  const whole = bytes === 1 ? new Uint8Array(buffer) : new Int32Array(buffer);
+  const s = w.dataIdMap.get(src.dataId).memoryOffset / bytes;
+  const d = w.dataIdMap.get(dst.dataId).memoryOffset / bytes;
+  return (from, to, n) => whole.copyWithin(d + to, s + from, s + from + n);
+}
+
 /** Runs shorter than this copy value by value instead of through a subarray view. */
 const MIN_VIEW_COPY = 64;
 
@@ -321,11 +341,12 @@ function gather({ inputs, attrs, backend }: KernelArgs): tf.TensorInfo {
   // Views after the allocation (heap growth detaches earlier ones).
   const src = heap(wasm, x) as Values, idx = heap(wasm, indices) as Int32Array | Float32Array;
   const dst = wasm.typedArrayFromHeap(out) as Values;
+  const copy = heapCopier(wasm, x, out);
   for (let o = 0, at = 0; o < outer; o++) {
     const base = o * dim * inner;
     for (let i = 0; i < n; i++, at += inner) {
       const from = base + idx[i] * inner;
-      if (inner >= MIN_VIEW_COPY) dst.set(src.subarray(from, from + inner), at);
+      if (inner >= MIN_VIEW_COPY) copy(from, at, inner);
       else for (let j = 0; j < inner; j++) dst[at + j] = src[from + j];
     }
   }
