@@ -14,6 +14,11 @@ import * as tf from "@tensorflow/tfjs";
 import { fusedKernelsActive } from "../../gpu/active.ts";
 import { fusedAttention } from "../../gpu/attention.ts";
 import { linear, type Params } from "../params.ts";
+import {
+  blockAttentionBackward,
+  blockAttentionForward,
+  fusedBlocksAvailable,
+} from "../../wasm_attention.ts";
 import { applyRope } from "./rope.ts";
 
 /** Added to the scores of masked pairs: large enough to vanish in the softmax, finite so that
@@ -330,6 +335,8 @@ function blockedAttention(
   bias: tf.Tensor,
   blocks: readonly AttentionBlock[],
 ): tf.Tensor {
+  // wasm: the same computation as one heap pass each way (lib/wasm_attention.ts, bit for bit).
+  if (fusedBlocksAvailable()) return fusedBlockedAttention(q, k, v, scale, bias, blocks);
   const T = q.shape[2]!;
   const f = tf.customGrad(
     ((qq: tf.Tensor, kk: tf.Tensor, vv: tf.Tensor, save: tf.GradSaveFunc) => {
@@ -364,6 +371,29 @@ function blockedAttention(
             tf.addN(dv),
           ];
         },
+      };
+    }) as unknown as SavingGrad,
+  );
+  return f(q, k, v) as tf.Tensor;
+}
+
+// blockedAttention on the wasm backend: forward and backward each one pass (lib/wasm_attention.ts).
+function fusedBlockedAttention(
+  q: tf.Tensor,
+  k: tf.Tensor,
+  v: tf.Tensor,
+  scale: number,
+  bias: tf.Tensor,
+  blocks: readonly AttentionBlock[],
+): tf.Tensor {
+  const f = tf.customGrad(
+    ((qq: tf.Tensor, kk: tf.Tensor, vv: tf.Tensor, save: tf.GradSaveFunc) => {
+      const { out, probs } = blockAttentionForward(qq, kk, vv, scale, bias, blocks)!;
+      save([qq, kk, vv, out, ...probs]);
+      return {
+        value: out,
+        gradFunc: (dy: tf.Tensor, [sq, sk, sv, so, ...ps]: tf.Tensor[]) =>
+          blockAttentionBackward(sq, sk, sv, so, ps, dy, scale, blocks)!,
       };
     }) as unknown as SavingGrad,
   );
