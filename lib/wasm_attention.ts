@@ -164,12 +164,12 @@ export function blockAttentionForward(
         );
       }
       // + bias[b or 0, 0, r0 + i, c0 + j], as tf.add with the bias block broadcast over heads
-      const f = heap(), sAt = at(scores) / 4, bAt = at(bias) / 4;
+      const sAt = at(scores), bAt = at(bias);
       for (let bh = 0; bh < BH; bh++) {
         const b = Bb === 1 ? 0 : Math.floor(bh / H);
         for (let i = 0; i < Q; i++) {
-          const row = sAt + (bh * Q + i) * S, from = bAt + (b * T + r0 + i) * T + c0;
-          for (let j = 0; j < S; j++) f[row + j] += f[from + j];
+          const from = bAt + 4 * ((b * T + r0 + i) * T + c0);
+          gemm.addInto(sAt + 4 * (bh * Q + i) * S, from, S);
         }
       }
       const p = softmax.kernelFunc({
@@ -268,10 +268,8 @@ export function blockAttentionBackward(
     blocks.forEach(({ r0, r1, c0, c1 }, i) => {
       const Q = r1 - r0, S = c1 - c0, p = probs[i];
       // Adds the [S, d] product in `part` to rows c0… of head bh of `into`.
-      const addPart = (into: tf.TensorInfo, bh: number) => {
-        const f = heap(), src = at(part) / 4, dst = at(into) / 4 + (bh * T + c0) * d;
-        for (let j = 0; j < S * d; j++) f[dst + j] += f[src + j];
-      };
+      const addPart = (into: tf.TensorInfo, bh: number) =>
+        gemm.addInto(at(into) + 4 * (bh * T + c0) * d, at(part), S * d);
       for (let bh = 0; bh < BH; bh++) {
         const dyRows = at(dy) + 4 * (bh * T + r0) * d, pAt = at(p) + 4 * bh * Q * S;
         // dv[c0…c1) += pᵀ·dy_i
@@ -294,13 +292,9 @@ export function blockAttentionBackward(
           edge,
         );
         {
-          const f = heap(), sAt = at(ds) / 4, pp = pAt / 4, r = at(rowDot) / 4 + bh * T + r0;
+          const dots = heap(), r = at(rowDot) / 4 + bh * T + r0;
           for (let a = 0; a < Q; a++) {
-            const dot = f[r + a];
-            for (let j = 0; j < S; j++) {
-              const x = sAt + a * S + j;
-              f[x] = f32(f[pp + a * S + j] * f32(f[x] - dot));
-            }
+            gemm.softmaxGradRow(at(ds) + 4 * a * S, pAt + 4 * a * S, S, dots[r + a]);
           }
         }
         // dq rows r0…r1 = ds·k[c0…c1) (scaled at the end)

@@ -578,10 +578,63 @@ function sumRows(): number[] {
 }
 
 /**
+ * The body of `ad(dst, src, n4)`: dst[i] += src[i] for i < 4·n4 (float32 adds), or with `ds`
+ * `ds(dst, p, n4, dot)`: dst[i] = p[i]·(dst[i] − dot) (softmax's backward row: one float32
+ * subtract, then one multiply).
+ */
+function rowOp(kind: "ad" | "ds"): number[] {
+  const [DST, SRC, N4, DOT] = [0, 1, 2, 3];
+  const i = kind === "ds" ? 4 : 3, dotV = i + 1;
+  const F32X4_SUB = simd(0xe5), SPLAT_F32 = simd(0x13);
+  const body = [
+    ...(kind === "ds" ? [...get(DOT), ...SPLAT_F32, ...set(dotV)] : []),
+    ...BLOCK,
+    ...get(N4),
+    EQZ,
+    ...brIf(0),
+    ...i32(0),
+    ...set(i),
+    ...loop([
+      ...get(DST),
+      ...(kind === "ad" ? [...get(DST), ...load(0), ...get(SRC), ...load(0), ...F32X4_ADD] : [
+        ...get(SRC),
+        ...load(0),
+        ...get(DST),
+        ...load(0),
+        ...get(dotV),
+        ...F32X4_SUB,
+        ...F32X4_MUL,
+      ]),
+      ...store(0),
+      ...get(DST),
+      ...i32(16),
+      ADD,
+      ...set(DST),
+      ...get(SRC),
+      ...i32(16),
+      ADD,
+      ...set(SRC),
+      ...get(i),
+      ...i32(1),
+      ADD,
+      ...tee(i),
+      ...get(N4),
+      LT_U,
+      ...brIf(0),
+    ]),
+    END,
+    0x0b,
+  ];
+  return kind === "ds"
+    ? [...vec([[...leb(1), I32], [...leb(1), V128]]), ...body]
+    : [...vec([[...leb(1), I32]]), ...body];
+}
+
+/**
  * The module's bytes: imports `env.memory`, exports the kernels `g1`…`g6` (A row-major, 1–6 rows
  * per block) and `r1`…`r6` (A transposed), the packers `p8` (B) and `t8` (a transposed B) and
- * `ta` (a transposed A's pass to row-major), and `s4` (sums over middle axes); see the module
- * docs.
+ * `ta` (a transposed A's pass to row-major), `s4` (sums over middle axes), and the row helpers
+ * `ad` and `ds` of attention's blocks (lib/wasm_attention.ts); see the module docs.
  *
  * @example
  * ```ts
@@ -600,6 +653,8 @@ export function gemmModuleBytes(fma: boolean): Uint8Array<ArrayBuffer> {
     packTransposed(),
     transposeA(),
     sumRows(),
+    rowOp("ad"),
+    rowOp("ds"),
   ];
   const exports = [
     ...rowsPerCall.map((mr) => `g${mr}`),
@@ -608,8 +663,10 @@ export function gemmModuleBytes(fma: boolean): Uint8Array<ArrayBuffer> {
     "t8",
     "ta",
     "s4",
+    "ad",
+    "ds",
   ];
-  const types = bodies.map((_, i) => [i < 12 ? 0 : i < 14 ? 1 : 2]);
+  const types = bodies.map((_, i) => [i < 12 ? 0 : i < 14 ? 1 : i < 16 ? 2 : i < 17 ? 3 : 4]);
   return new Uint8Array([
     0x00,
     0x61,
@@ -621,11 +678,13 @@ export function gemmModuleBytes(fma: boolean): Uint8Array<ArrayBuffer> {
     0,
     ...section(
       1,
-      vec([[0x60, ...params, 0], [0x60, ...packParams, 0], [
-        0x60,
-        ...vec(new Array(6).fill([I32])),
-        0,
-      ]]),
+      vec([
+        [0x60, ...params, 0],
+        [0x60, ...packParams, 0],
+        [0x60, ...vec(new Array(6).fill([I32])), 0],
+        [0x60, ...vec(new Array(3).fill([I32])), 0],
+        [0x60, ...vec([[I32], [I32], [I32], [0x7d]]), 0],
+      ]),
     ),
     ...section(2, vec([[...name("env"), ...name("memory"), 0x02, 0x00, ...leb(1)]])),
     ...section(3, vec(types)),
@@ -687,6 +746,8 @@ export class WasmGemm {
 
   readonly #ta: Kernel;
   readonly #s4: Kernel;
+  readonly #ad: Kernel;
+  readonly #ds: Kernel;
   readonly #t8: Kernel;
   readonly #p8: Kernel;
 
@@ -701,6 +762,8 @@ export class WasmGemm {
 
     this.#ta = instance.exports.ta as Kernel;
     this.#s4 = instance.exports.s4 as Kernel;
+    this.#ad = instance.exports.ad as Kernel;
+    this.#ds = instance.exports.ds as Kernel;
     this.#t8 = instance.exports.t8 as Kernel;
     this.#p8 = instance.exports.p8 as Kernel;
   }
@@ -746,6 +809,24 @@ export class WasmGemm {
         for (let i = 4 * inner4; i < inner; i++) f[d + o * inner + i] += f[from + i];
       }
     }
+  }
+
+  /** `dst[i] += src[i]` for n floats (byte offsets; one float32 add each, SIMD). */
+  addInto(dst: number, src: number, n: number): void {
+    const n4 = n >> 2;
+    if (n4 > 0) this.#ad(dst, src, n4);
+    if (n === 4 * n4) return;
+    const f = new Float32Array(this.#memory.buffer);
+    for (let i = 4 * n4; i < n; i++) f[dst / 4 + i] += f[src / 4 + i];
+  }
+
+  /** `dst[i] = p[i]·(dst[i] − dot)` for n floats (byte offsets; float32 subtract then multiply). */
+  softmaxGradRow(dst: number, p: number, n: number, dot: number): void {
+    const n4 = n >> 2;
+    if (n4 > 0) this.#ds(dst, p, n4, dot);
+    if (n === 4 * n4) return;
+    const f = new Float32Array(this.#memory.buffer), fr = Math.fround;
+    for (let i = 4 * n4; i < n; i++) f[dst / 4 + i] = fr(f[p / 4 + i] * fr(f[dst / 4 + i] - dot));
   }
 
   /** Packs B `[K, N]` (or `[N, K]` when transposed) into {@link packBytes} bytes at `to`. */
