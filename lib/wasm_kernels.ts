@@ -55,7 +55,10 @@ type KernelArgs = {
   backend: unknown;
 };
 
-/** out[s, …] = Σ x[i, …] over i with segmentIds[i] = s; ids outside [0, numSegments) drop. */
+/**
+ * out[s, …] = Σ x[i, …] over i with segmentIds[i] = s; ids outside [0, numSegments) drop. Rows add
+ * in index order, one float32 add per value (SIMD rows of ≥ 4 floats on our module).
+ */
 function unsortedSegmentSum({ inputs, attrs, backend }: KernelArgs): tf.TensorInfo {
   const wasm = backend as BackendWasm;
   const { x, segmentIds } = inputs as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
@@ -68,12 +71,17 @@ function unsortedSegmentSum({ inputs, attrs, backend }: KernelArgs): tf.TensorIn
   const values = heap(wasm, x) as Float32Array;
   const dst = wasm.typedArrayFromHeap(out) as Float32Array;
   dst.fill(0);
+  const simd = x.dtype === "float32" && inner >= 4 ? gemmOf(wasm) : null;
+  const w = wasm as unknown as WasmInternals;
+  const xAt = simd === null ? 0 : w.dataIdMap.get(x.dataId).memoryOffset;
+  const outAt = simd === null ? 0 : w.dataIdMap.get(out.dataId).memoryOffset;
   for (let i = 0; i < ids.length; i++) {
     const s = ids[i];
     if (s < 0 || s >= numSegments) continue;
     const src = i * inner;
     const at = s * inner;
-    for (let j = 0; j < inner; j++) dst[at + j] += values[src + j];
+    if (simd !== null) simd.addInto(outAt + 4 * at, xAt + 4 * src, inner);
+    else for (let j = 0; j < inner; j++) dst[at + j] += values[src + j];
   }
   return out;
 }
