@@ -20,6 +20,7 @@ import {
   fusedBlocksAvailable,
 } from "../../wasm_attention.ts";
 import { applyRope } from "./rope.ts";
+import { addMany } from "../../train/clip.ts";
 
 /** Added to the scores of masked pairs: large enough to vanish in the softmax, finite so that
  * gradients stay clean. */
@@ -220,6 +221,13 @@ export function selfAttention(
  */
 export const QUERY_BLOCK = 128;
 
+// Σ of the blocks' key/value gradients. One AddN on the CPU backends (its order is the one the
+// wasm kernels reproduce); on webgpu a tree of AddN calls of ≤ 7 inputs, since tfjs-webgpu binds
+// every input and WebGPU allows 8 storage buffers per shader (T > 1024 has more blocks).
+function sumBlocks(parts: tf.Tensor[]): tf.Tensor {
+  return tf.getBackend() === "webgpu" ? addMany(parts) : tf.addN(parts);
+}
+
 /** One query block of {@link attentionBlocks}: rows [r0, r1) see at most keys [c0, c1). */
 export interface AttentionBlock {
   readonly r0: number;
@@ -367,8 +375,8 @@ function blockedAttention(
           });
           return [
             tf.mul(tf.concat(dq, 2), scale),
-            tf.mul(tf.addN(dk), scale),
-            tf.addN(dv),
+            tf.mul(sumBlocks(dk), scale),
+            sumBlocks(dv),
           ];
         },
       };
