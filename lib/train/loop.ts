@@ -329,7 +329,7 @@ async function run(options: TrainOptions, state: RunState): Promise<TrainResult>
   const history: StepMetrics[] = [];
   const evals: EvalMetrics[] = [];
   // WebGPU errors are silent in tfjs: scopes around each step's work and its update (see
-  // gpu_guard.ts); null off webgpu.
+  // lib/gpu/guard.ts); null off webgpu.
   const guard = gpuGuard();
   let update: { step: number; check: Promise<GpuFault | null> } | null = null;
   type Phase = "step" | "update" | "checkpoint" | "evaluation";
