@@ -4,7 +4,7 @@
  * usage: deno run -A bench/cpu_profile.ts [--kernels] [--micro R] [--repeat N] [--top 30]
  * `--kernels`: one micro-batch (R rows × 1024, default 2) forward + backward under `tf.profile`,
  * kernels ranked by time (BatchMatMul by shape, with GFLOP/s); `--step W`: N optimizer steps
- * (8×1024 bytes as 4 micro-batches of 2 rows) over W data-parallel workers as lib/train/loop.ts
+ * (8×1024 bytes as micro-batches of R rows) over W data-parallel workers as lib/train/loop.ts
  * runs them (gradients from the workers, clip, one read-back, AdamW), each part timed; otherwise
  * wall time of N micro-batches (forward + backward, default 3 after one warm-up).
  *
@@ -71,7 +71,7 @@ if (import.meta.main) {
     tf.dispose([value, ...Object.values(grads)]);
   };
   if (arg("step") !== undefined) {
-    await stepProfile(model, Number(arg("step")), repeat);
+    await stepProfile(model, Number(arg("step")), repeat, micro);
     Deno.exit(0);
   }
   once();
@@ -131,15 +131,21 @@ if (import.meta.main) {
   }
 }
 
-async function stepProfile(model: ReturnType<typeof createBlt>, workers: number, steps: number) {
-  const config = resolveTrainConfig({ gradAccumulation: 4, workers });
+async function stepProfile(
+  model: ReturnType<typeof createBlt>,
+  workers: number,
+  steps: number,
+  micro: number,
+) {
+  const count = 8 / micro;
+  const config = resolveTrainConfig({ gradAccumulation: count, workers });
   const named = model.namedVariables();
   const optimizer = new AdamW(named, config);
   const pool = (await startGradientWorkers(model, workers))!;
   const rows = benchRows(8, 1024);
-  const batches = [0, 1, 2, 3].map((i) => ({
-    ids: rows.ids.slice(2 * i, 2 * i + 2),
-    patchLengths: rows.patchLengths.slice(2 * i, 2 * i + 2),
+  const batches = Array.from({ length: count }, (_, i) => ({
+    ids: rows.ids.slice(micro * i, micro * (i + 1)),
+    patchLengths: rows.patchLengths.slice(micro * i, micro * (i + 1)),
   }));
   const f = (x: number) => x.toFixed(0);
   try {
