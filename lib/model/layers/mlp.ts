@@ -1,13 +1,15 @@
 /**
  * SwiGLU feed-forward (Shazeer 2020): down(silu(gate(x)) ⊙ up(x)), Hugging Face names
  * `{prefix}.gate_proj.weight`, `up_proj`, `down_proj`. On webgpu with lib/gpu's kernels enabled
- * the gate silu(gate) ⊙ up is one fused dispatch (forward and backward).
+ * the gate silu(gate) ⊙ up is one fused dispatch (forward and backward); on wasm one SIMD pass
+ * each way (lib/wasm_elementwise.ts, same float32 values).
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import { fusedKernelsActive } from "../../gpu/active.ts";
 import { swiglu } from "../../gpu/swiglu.ts";
+import { swigluWasm } from "../../wasm_elementwise.ts";
 import { linear, type Params } from "../params.ts";
 
 /**
@@ -47,9 +49,10 @@ export function mlp(p: Params, prefix: string, x: tf.Tensor): tf.Tensor {
     const w = (name: string) => p.get(`${prefix}.${name}.weight`);
     const gate = linear(x, w("gate_proj")); // [..., ffn]
     const up = linear(x, w("up_proj")); // [..., ffn]
+    // wasm: one SIMD pass each way, bit for bit the tfjs form (lib/wasm_elementwise.ts)
     const gated = fusedKernelsActive()
       ? swiglu(gate, up)
-      : tf.mul(tf.mul(gate, tf.sigmoid(gate)), up); // [..., ffn]
+      : swigluWasm(gate, up) ?? tf.mul(tf.mul(gate, tf.sigmoid(gate)), up); // [..., ffn]
     return linear(gated, w("down_proj"));
   });
 }

@@ -8,6 +8,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { fusedKernelsActive } from "../../gpu/active.ts";
 import { ropeFits, ropeGpu } from "../../gpu/rope.ts";
+import { ropeWasm } from "../../wasm_elementwise.ts";
 
 /**
  * cos and sin tables `[T, d]` for positions 0..T−1, each frequency repeated for its pair. The
@@ -73,7 +74,8 @@ function ropeValues(
 /**
  * Rotates queries or keys `[B, H, T, d]` by their positions: x·cos + rot(x)·sin with
  * rot(x)[2i] = −x[2i+1], rot(x)[2i+1] = x[2i]. On webgpu with lib/gpu's kernels enabled and
- * tables `[T, d]` this is one fused dispatch (and one for the gradient); elsewhere tf ops.
+ * tables `[T, d]` this is one fused dispatch (and one for the gradient); on wasm one SIMD pass each
+ * way (lib/wasm_elementwise.ts); elsewhere tf ops.
  *
  * @example
  * ```ts
@@ -88,6 +90,9 @@ export function applyRope(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor): tf.Tens
   if (fusedKernelsActive() && ropeFits(x.shape, cos.shape, sin.shape, x.dtype)) {
     return ropeGpu(x, cos, sin);
   }
+  // wasm: one SIMD pass each way, bit for bit the tf ops below (lib/wasm_elementwise.ts)
+  const fused = ropeWasm(x, cos, sin);
+  if (fused !== null) return fused;
   return tf.tidy(() => {
     const shape = x.shape;
     const d = shape[shape.length - 1];

@@ -1,0 +1,529 @@
+/**
+ * Fused elementwise passes for the wasm backend (the CPU path): SwiGLU's gate, RoPE's rotation and
+ * RMSNorm's scaling, forward and backward, each one WebAssembly SIMD pass over the heap instead of
+ * 3–9 tfjs kernels that each read and write the whole activation (a 2×1024 tiny-preset micro-batch
+ * ran ~56 Multiply kernels of `[2, 1024, 512]` / `[2, 257, 768]` in SwiGLU alone).
+ *
+ * Every pass does the float32 multiplies, adds and subtractions of the tfjs form it replaces, in
+ * the same order, without fused multiply-adds, so values and gradients are the same bit for bit
+ * (tested in tests/wasm_elementwise_test.ts):
+ * - SwiGLU (s = sigmoid(g) from the stock kernel): out = (g·s)·u; du = dy·(g·s); with
+ *   da = dy·u, dg = da·s + (da·g)·(s·(1 − s)) (tfjs's Multiply and Sigmoid gradients).
+ * - RoPE, interleaved pairs: out = x·cos + rot(x)·sin, rot(x) = [−x₁, x₀, −x₃, x₂, …];
+ *   dx = dy·cos + [t₁, −t₀, t₃, −t₂, …] with t = dy·sin.
+ * - RMSNorm rows (r = 1/√(mean(x²) + ε) per row in JS, float32 steps as the stock Square, Mean,
+ *   Add and Rsqrt kernels): y = (x·r)·w; dr = Σ (dy·w)·x by the stock Sum; dm from dr by the
+ *   stock Pow/Multiply/RealDiv/Neg kernels on the per-row values; dx's two terms (dy·w)·r and
+ *   (dm/h)·(x·2) are returned as the gradients of two inputs (x given twice), so tfjs adds them
+ *   to x's other gradients in the order of the tfjs form (bit for bit in a whole model too);
+ *   dw = tf.sum over rows of dy·(x·r).
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+// Types only: importing the backend would register it and change CPU-only users' default backend.
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+
+const leb = (n: number): number[] => {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) b |= 0x80;
+    out.push(b);
+  } while (n !== 0);
+  return out;
+};
+const str = (s: string) => [...leb(s.length), ...new TextEncoder().encode(s)];
+const section = (id: number, body: number[]) => [id, ...leb(body.length), ...body];
+const vec = (items: number[][]) => [...leb(items.length), ...items.flat()];
+const I32 = 0x7f, V128 = 0x7b;
+const get = (i: number) => [0x20, ...leb(i)];
+const set = (i: number) => [0x21, ...leb(i)];
+const simd = (op: number, ...imm: number[]) => [0xfd, ...leb(op), ...imm];
+const bin = (op: number) => (a: number[], b: number[]) => [...a, ...b, ...simd(op)];
+const add = bin(0xe4), sub = bin(0xe5), mul = bin(0xe6), xor = bin(0x51);
+const f32x4 = (v: number) => [...new Uint8Array(new Float32Array([v, v, v, v]).buffer)];
+const constant = (bytes: number[]) => simd(0x0c, ...bytes);
+const ONE = constant(f32x4(1));
+const TWO = constant(f32x4(2));
+// Sign bits of lanes 0 and 2, or 1 and 3: xor negates those lanes exactly.
+const signs = (lanes: number[]) =>
+  constant([0, 1, 2, 3].flatMap((l) => lanes.includes(l) ? [0, 0, 0, 0x80] : [0, 0, 0, 0]));
+/** [a₁, a₀, a₃, a₂]: the lanes of each pair swapped. */
+const swapPairs = (a: number[]) => [
+  ...a,
+  ...a,
+  ...simd(0x0d, 4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11),
+];
+
+/**
+ * A function `(p₀ … p_{n−1}, groups)` over `groups` × 4 floats at byte addresses pᵢ, stepping all of
+ * them by 16 bytes per trip. `body` gets `load(i)` (the 4 floats at pᵢ), `store(i, value)` and
+ * `splat(i)` (extra f32 parameter i, after the addresses, splatted once), and v128 locals by
+ * `tmp(k)`/`keep(k, value)`.
+ */
+interface BodyTools {
+  load(i: number): number[];
+  store(i: number, value: number[]): number[];
+  splat(i: number): number[];
+  tmp(k: number): number[];
+  keep(k: number, value: number[]): number[];
+}
+
+interface PassSpec {
+  name: string;
+  pointers: number;
+  floats: number;
+  temps: number;
+  body: (t: BodyTools) => number[];
+}
+
+function passFunction(
+  { pointers, floats, temps, body }: PassSpec,
+): { type: number[]; fn: number[] } {
+  const GROUPS = pointers, OFF = pointers + 1 + floats, V = OFF + 1;
+  const at = (i: number) => [...get(i), ...get(OFF), 0x6a];
+  const tools: BodyTools = {
+    load: (i) => [...at(i), ...simd(0x00, 4, 0)],
+    store: (i, value) => [...at(i), ...value, ...simd(0x0b, 4, 0)],
+    splat: (i) => get(V + temps + i),
+    tmp: (k) => get(V + k),
+    keep: (k, value) => [...value, ...set(V + k)],
+  };
+  const code = [
+    ...Array.from({ length: floats }, (_, i) => [
+      ...get(pointers + 1 + i),
+      ...simd(0x13),
+      ...set(V + temps + i),
+    ]).flat(),
+    ...get(GROUPS),
+    0x45,
+    0x04,
+    0x40,
+    0x0f,
+    0x0b, // if groups = 0: return
+    0x03,
+    0x40, // loop
+    ...body(tools),
+    ...get(OFF),
+    0x41,
+    16,
+    0x6a,
+    ...set(OFF),
+    ...get(GROUPS),
+    0x41,
+    1,
+    0x6b,
+    0x22,
+    ...leb(GROUPS),
+    0x0d,
+    0,
+    0x0b,
+    0x0b,
+  ];
+  const locals = vec([[1, I32], [...leb(temps + floats), V128]]);
+  const fn = [...locals, ...code];
+  const params = [...new Array(pointers + 1).fill(I32), ...new Array(floats).fill(0x7d)];
+  return { type: [0x60, ...leb(params.length), ...params, 0], fn: [...leb(fn.length), ...fn] };
+}
+
+const PASSES: readonly PassSpec[] = [
+  // (g, s, u, out): out = (g·s)·u
+  {
+    name: "swigluForward",
+    pointers: 4,
+    floats: 0,
+    temps: 0,
+    body: ({ load, store }) => store(3, mul(mul(load(0), load(1)), load(2))),
+  },
+  // (dy, g, s, u, dg, du): du = dy·(g·s); da = dy·u; dg = da·s + (da·g)·(s·(1 − s))
+  {
+    name: "swigluBackward",
+    pointers: 6,
+    floats: 0,
+    temps: 2,
+    body: ({ load, store, tmp, keep }) => [
+      ...keep(0, load(2)),
+      ...store(5, mul(load(0), mul(load(1), tmp(0)))),
+      ...keep(1, mul(load(0), load(3))),
+      ...store(
+        4,
+        add(mul(tmp(1), tmp(0)), mul(mul(tmp(1), load(1)), mul(tmp(0), sub(ONE, tmp(0))))),
+      ),
+    ],
+  },
+  // (x, cos, sin, out): out = x·cos + rot(x)·sin
+  {
+    name: "ropeForward",
+    pointers: 4,
+    floats: 0,
+    temps: 0,
+    body: ({ load, store }) =>
+      store(3, add(mul(load(0), load(1)), xor(mul(swapPairs(load(0)), load(2)), signs([0, 2])))),
+  },
+  // (dy, cos, sin, dx): dx = dy·cos + swap(dy·sin) with lanes 1, 3 negated
+  {
+    name: "ropeBackward",
+    pointers: 4,
+    floats: 0,
+    temps: 0,
+    body: ({ load, store }) =>
+      store(3, add(mul(load(0), load(1)), xor(swapPairs(mul(load(0), load(2))), signs([1, 3])))),
+  },
+  // (x, w, out; r): out = (x·r)·w
+  {
+    name: "rmsScale",
+    pointers: 3,
+    floats: 1,
+    temps: 0,
+    body: ({ load, store, splat }) => store(2, mul(mul(load(0), splat(0)), load(1))),
+  },
+  // (dy, w, x, dxw, q): dxw = dy·w; q = dxw·x (summed per row by the stock Sum for dr)
+  {
+    name: "rmsGradIn",
+    pointers: 5,
+    floats: 0,
+    temps: 1,
+    body: ({ load, store, tmp, keep }) => [
+      ...keep(0, mul(load(0), load(1))),
+      ...store(3, tmp(0)),
+      ...store(4, mul(tmp(0), load(2))),
+    ],
+  },
+  // (dxw, x, dx₁, dx₂; r, dm/h): dx₁ = dxw·r (through x·r); dx₂ = (dm/h)·(x·2) (through x²)
+  {
+    name: "rmsGradOut",
+    pointers: 4,
+    floats: 2,
+    temps: 0,
+    body: ({ load, store, splat }) => [
+      ...store(2, mul(load(0), splat(0))),
+      ...store(3, mul(splat(1), mul(load(1), TWO))),
+    ],
+  },
+  // (dy, x, out; r): out = dy·(x·r) (the weight's gradient terms, summed over rows by tf.sum)
+  {
+    name: "rmsWeightTerms",
+    pointers: 3,
+    floats: 1,
+    temps: 0,
+    body: ({ load, store, splat }) => store(2, mul(load(0), mul(load(1), splat(0)))),
+  },
+];
+
+/**
+ * The module's bytes: imports `env.memory`, exports the passes named in this module's JSDoc
+ * (`swigluForward`, `swigluBackward`, `ropeForward`, `ropeBackward`, `rmsScale`, `rmsGradIn`,
+ * `rmsGradOut`, `rmsWeightTerms`).
+ *
+ * @example
+ * ```ts
+ * import { elementwiseModuleBytes } from "./wasm_elementwise.ts";
+ * console.log(WebAssembly.validate(elementwiseModuleBytes())); // true
+ * ```
+ */
+export function elementwiseModuleBytes(): Uint8Array<ArrayBuffer> {
+  const built = PASSES.map(passFunction);
+  return new Uint8Array([
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    1,
+    0,
+    0,
+    0,
+    ...section(1, vec(built.map((b) => b.type))),
+    ...section(2, vec([[...str("env"), ...str("memory"), 0x02, 0x00, ...leb(1)]])),
+    ...section(3, vec(built.map((_, i) => leb(i)))),
+    ...section(7, vec(PASSES.map((p, i) => [...str(p.name), 0x00, ...leb(i)]))),
+    ...section(10, vec(built.map((b) => b.fn))),
+  ]);
+}
+
+/** The members of tfjs-backend-wasm 4.22's backend that this module uses. */
+interface WasmInternals {
+  dataIdMap: { get(dataId: object): { memoryOffset: number } };
+  wasm: { asm: { memory: WebAssembly.Memory } };
+}
+
+type Pass = (...args: number[]) => void;
+type Passes = Record<
+  | "swigluForward"
+  | "swigluBackward"
+  | "ropeForward"
+  | "ropeBackward"
+  | "rmsScale"
+  | "rmsGradIn"
+  | "rmsGradOut"
+  | "rmsWeightTerms",
+  Pass
+>;
+let passes: Passes | null = null;
+let owner: BackendWasm | null = null;
+let enabled = true;
+
+/** The wasm backend and our passes on its heap, or null (another backend, tfjs build, or off). */
+function active(): { wasm: BackendWasm; passes: Passes } | null {
+  if (!enabled || tf.getBackend() !== "wasm") return null;
+  const wasm = tf.backend() as BackendWasm;
+  if (owner !== wasm) {
+    owner = wasm;
+    try {
+      const memory = (wasm as unknown as WasmInternals).wasm.asm.memory;
+      const module = new WebAssembly.Module(elementwiseModuleBytes());
+      passes = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Passes;
+    } catch {
+      passes = null; // another tfjs build (no exposed heap): callers keep the tfjs form
+    }
+  }
+  return passes === null ? null : { wasm, passes };
+}
+
+/**
+ * Switches the fused passes off (the layers then run their tfjs form) or on; returns the previous
+ * setting. For A/B measurements and tests.
+ *
+ * @example
+ * ```ts
+ * import { setFusedElementwise } from "./wasm_elementwise.ts";
+ * const before = setFusedElementwise(false);
+ * setFusedElementwise(before);
+ * ```
+ */
+export function setFusedElementwise(on: boolean): boolean {
+  const before = enabled;
+  enabled = on;
+  return before;
+}
+
+/**
+ * Whether the fused passes run here: the wasm backend with an exposed heap, switched on.
+ *
+ * @example
+ * ```ts
+ * import { fusedElementwiseAvailable } from "./wasm_elementwise.ts";
+ * console.log(typeof fusedElementwiseAvailable()); // "boolean"
+ * ```
+ */
+export function fusedElementwiseAvailable(): boolean {
+  return active() !== null;
+}
+
+const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** Runs `f(address of each input, address of each output)` with fresh float32 outputs. */
+function onHeap(
+  inputs: readonly tf.Tensor[],
+  outShapes: readonly (readonly number[])[],
+  f: (ins: number[], outs: number[], p: Passes) => void,
+): tf.Tensor[] {
+  const { wasm, passes } = active()!;
+  const w = wasm as unknown as WasmInternals;
+  for (const t of inputs) {
+    if (t.dtype !== "float32") {
+      throw new Error(`fused wasm pass: float32 inputs only, got ${t.dtype}`);
+    }
+  }
+  const outs = outShapes.map((s) => wasm.makeOutput([...s], "float32"));
+  const at = (t: tf.TensorInfo) => w.dataIdMap.get(t.dataId).memoryOffset;
+  f(inputs.map(at), outs.map(at), passes);
+  const engine = tf.engine();
+  return outs.map((o) => engine.makeTensorFromTensorInfo(o));
+}
+
+type SavingGrad = (...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  value: tf.Tensor;
+  gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[];
+};
+
+/**
+ * silu(gate) ⊙ up as one pass each way (sigmoid by the stock kernel), the same values and
+ * gradients as `tf.mul(tf.mul(gate, tf.sigmoid(gate)), up)` bit for bit. null unless
+ * {@link fusedElementwiseAvailable}, float32 operands of one shape, and a size divisible by 4.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import "@tensorflow/tfjs-backend-wasm";
+ * import { swigluWasm } from "./wasm_elementwise.ts";
+ * await tf.setBackend("wasm");
+ * console.log(swigluWasm(tf.zeros([2, 4]), tf.ones([2, 4]))?.dataSync()[0]); // 0
+ * ```
+ */
+export function swigluWasm(gate: tf.Tensor, up: tf.Tensor): tf.Tensor | null {
+  if (active() === null || !fits([gate, up], gate.shape)) return null;
+  const n = gate.size;
+  const f = tf.customGrad(
+    ((g: tf.Tensor, u: tf.Tensor, save: tf.GradSaveFunc) => {
+      const s = tf.sigmoid(g);
+      const [out] = onHeap(
+        [g, s, u],
+        [g.shape],
+        ([gA, sA, uA], [oA], p) => p.swigluForward(gA, sA, uA, oA, n / 4),
+      );
+      save([g, s, u]);
+      return {
+        value: out,
+        gradFunc: (dy: tf.Tensor, [sg, ss, su]: tf.Tensor[]) =>
+          onHeap(
+            [dy, sg, ss, su],
+            [sg.shape, su.shape],
+            ([dyA, gA, sA, uA], [dgA, duA], p) =>
+              p.swigluBackward(dyA, gA, sA, uA, dgA, duA, n / 4),
+          ),
+      };
+    }) as unknown as SavingGrad,
+  );
+  return f(gate, up) as tf.Tensor;
+}
+
+function fits(ts: readonly tf.Tensor[], shape: readonly number[]): boolean {
+  return ts.every((t) =>
+    t.dtype === "float32" && t.shape.length === shape.length &&
+    t.shape.every((d, i) => d === shape[i])
+  ) && sizeOf(shape) % 4 === 0;
+}
+
+/**
+ * Interleaved-pair RoPE of `x` `[..., T, d]` with tables `[T, d]` as one pass each way, the same
+ * values and gradients as lib/model/layers/rope.ts's tfjs form bit for bit. null unless
+ * {@link fusedElementwiseAvailable}, float32, tables of exactly `[T, d]`, and d divisible by 4.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import "@tensorflow/tfjs-backend-wasm";
+ * import { ropeWasm } from "./wasm_elementwise.ts";
+ * await tf.setBackend("wasm");
+ * const y = ropeWasm(tf.tensor4d([1, 2, 3, 4], [1, 1, 1, 4]), tf.ones([1, 4]), tf.zeros([1, 4]));
+ * console.log(y?.dataSync()); // Float32Array [1, 2, 3, 4]
+ * ```
+ */
+export function ropeWasm(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor): tf.Tensor | null {
+  const r = x.rank;
+  if (active() === null || r < 2 || x.dtype !== "float32") return null;
+  const T = x.shape[r - 2], d = x.shape[r - 1];
+  if (d % 4 !== 0 || !fits([cos, sin], [T, d])) return null;
+  const rows = x.size / (T * d), groups = (T * d) / 4, bytes = 4 * T * d;
+  const each = (pass: Pass, a: number, c: number, s: number, o: number) => {
+    for (let i = 0; i < rows; i++) pass(a + i * bytes, c, s, o + i * bytes, groups);
+  };
+  const f = tf.customGrad(
+    ((xx: tf.Tensor, save: tf.GradSaveFunc) => {
+      save([cos, sin]); // the caller may dispose the tables before the backward pass
+      const [out] = onHeap(
+        [xx, cos, sin],
+        [xx.shape],
+        ([xA, cA, sA], [oA], p) => each(p.ropeForward, xA, cA, sA, oA),
+      );
+      return {
+        value: out,
+        gradFunc: (dy: tf.Tensor, [c, s]: tf.Tensor[]) =>
+          onHeap(
+            [dy, c, s],
+            [dy.shape],
+            ([dA, cA, sA], [oA], p) => each(p.ropeBackward, dA, cA, sA, oA),
+          )[0],
+      };
+    }) as unknown as SavingGrad,
+  );
+  return f(x) as tf.Tensor;
+}
+
+/**
+ * RMSNorm of `x` `[..., h]` with `weight` `[h]`, its big passes fused (see the module's JSDoc): the
+ * same values and gradients as lib/model/layers/rms_norm.ts's tfjs form bit for bit. null unless
+ * {@link fusedElementwiseAvailable}, float32, and h divisible by 4.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import "@tensorflow/tfjs-backend-wasm";
+ * import { rmsNormWasm } from "./wasm_elementwise.ts";
+ * await tf.setBackend("wasm");
+ * const y = rmsNormWasm(tf.tensor2d([[3, 4, 0, 0]]), tf.ones([4]), 0); // rms = 2.5
+ * console.log(y?.dataSync()); // Float32Array [1.2, 1.6, 0, 0]
+ * ```
+ */
+export function rmsNormWasm(x: tf.Tensor, weight: tf.Tensor, eps: number): tf.Tensor | null {
+  const h = x.shape[x.rank - 1];
+  if (
+    active() === null || x.rank < 1 || x.dtype !== "float32" || h % 4 !== 0 ||
+    !fits([weight], [h])
+  ) return null;
+  const N = x.size / h, groups = h / 4, bytes = 4 * h;
+  // x twice: its two gradient terms reach tfjs's accumulation separately, as in the tfjs form
+  const f = tf.customGrad(
+    ((xx: tf.Tensor, _x: tf.Tensor, ww: tf.Tensor, save: tf.GradSaveFunc) => {
+      // r per row as Square, Mean (sum in order, then / h), Add ε and Rsqrt (1 / √v) in float32
+      const w = active()!.wasm as unknown as WasmInternals;
+      const xs = new Float32Array(
+        w.wasm.asm.memory.buffer,
+        w.dataIdMap.get(xx.dataId).memoryOffset,
+        xx.size,
+      );
+      const r = new Float32Array(N), v = new Float32Array(N);
+      const e = Math.fround(eps), fr = Math.fround;
+      for (let i = 0, o = 0; i < N; i++) {
+        let sum = 0;
+        for (let j = 0; j < h; j++, o++) sum = fr(sum + fr(xs[o] * xs[o]));
+        v[i] = fr(fr(sum / h) + e);
+        r[i] = fr(1 / fr(Math.sqrt(v[i])));
+      }
+      const [out] = onHeap([xx, ww], [xx.shape], ([xA, wA], [oA], p) => {
+        for (let i = 0; i < N; i++) p.rmsScale(xA + i * bytes, wA, oA + i * bytes, groups, r[i]);
+      });
+      save([xx, ww, tf.tensor1d(r), tf.tensor1d(v)]);
+      return {
+        value: out,
+        gradFunc: (dy: tf.Tensor, [sx, sw, sr, sv]: tf.Tensor[]) => {
+          const [dxw, q] = onHeap(
+            [dy, sw, sx],
+            [sx.shape, sx.shape],
+            ([dA, wA, xA], [pA, qA], p) => {
+              for (let i = 0; i < N; i++) {
+                p.rmsGradIn(
+                  dA + i * bytes,
+                  wA,
+                  xA + i * bytes,
+                  pA + i * bytes,
+                  qA + i * bytes,
+                  groups,
+                );
+              }
+            },
+          );
+          // Rsqrt's gradient as tfjs writes it: −dr / (v^1.5 · 2), on the per-row values
+          const dm = tf.tidy(() =>
+            tf.neg(tf.div(tf.reshape(tf.sum(q, -1), [N]), tf.mul(tf.pow(sv, 1.5), 2)))
+          );
+          const rs = sr.dataSync() as Float32Array, dms = dm.dataSync() as Float32Array;
+          const [dx1, dx2, terms] = onHeap(
+            [dxw, sx, dy],
+            [sx.shape, sx.shape, sx.shape],
+            ([pA, xA, dA], [oA, o2A, tA], p) => {
+              for (let i = 0; i < N; i++) {
+                p.rmsGradOut(
+                  pA + i * bytes,
+                  xA + i * bytes,
+                  oA + i * bytes,
+                  o2A + i * bytes,
+                  groups,
+                  rs[i],
+                  dms[i] / h,
+                );
+                p.rmsWeightTerms(dA + i * bytes, xA + i * bytes, tA + i * bytes, groups, rs[i]);
+              }
+            },
+          );
+          const dw = tf.sum(terms, Array.from({ length: sx.rank - 1 }, (_, i) => i));
+          tf.dispose([dxw, q, dm, terms]);
+          return [dx1, dx2, dw];
+        },
+      };
+    }) as unknown as SavingGrad,
+  );
+  return f(x, x, weight) as tf.Tensor;
+}
