@@ -77,11 +77,16 @@ interface PassSpec {
   floats: number;
   temps: number;
   body: (t: BodyTools) => number[];
+  /**
+   * Row mode: `(p₀ … p_{n−1}, rows, groups)`, `groups` × 4 floats per row; pointers in `shared`
+   * restart every row (a weight `[h]`), `splat(i)` is the row's float of pointer `perRow[i]`.
+   */
+  rows?: { shared: readonly number[]; perRow: readonly number[] };
 }
 
-function passFunction(
-  { pointers, floats, temps, body }: PassSpec,
-): { type: number[]; fn: number[] } {
+function passFunction(spec: PassSpec): { type: number[]; fn: number[] } {
+  if (spec.rows !== undefined) return rowFunction(spec, spec.rows);
+  const { pointers, floats, temps, body } = spec;
   const GROUPS = pointers, OFF = pointers + 1 + floats, V = OFF + 1;
   const at = (i: number) => [...get(i), ...get(OFF), 0x6a];
   const tools: BodyTools = {
@@ -128,6 +133,172 @@ function passFunction(
   return { type: [0x60, ...leb(params.length), ...params, 0], fn: [...leb(fn.length), ...fn] };
 }
 
+function rowFunction(
+  { pointers, temps, body }: PassSpec,
+  { shared, perRow }: { shared: readonly number[]; perRow: readonly number[] },
+): { type: number[]; fn: number[] } {
+  const ROWS = pointers, GROUPS = pointers + 1, OFF = pointers + 2, WOFF = OFF + 1;
+  const ROWOFF = OFF + 2, G = OFF + 3, V = OFF + 4;
+  const at = (i: number) => [...get(i), ...get(shared.includes(i) ? WOFF : OFF), 0x6a];
+  const tools: BodyTools = {
+    load: (i) => [...at(i), ...simd(0x00, 4, 0)],
+    store: (i, value) => [...at(i), ...value, ...simd(0x0b, 4, 0)],
+    splat: (i) => get(V + temps + i),
+    tmp: (k) => get(V + k),
+    keep: (k, value) => [...value, ...set(V + k)],
+  };
+  const step = (
+    local: number,
+    by: number,
+  ) => [...get(local), 0x41, ...leb(by), 0x6a, ...set(local)];
+  const countDown = (local: number) => [...get(local), 0x41, 1, 0x6b, 0x22, ...leb(local), 0x0d, 0];
+  const code = [
+    ...get(ROWS),
+    0x45,
+    ...get(GROUPS),
+    0x45,
+    0x72, // i32.or: no rows or no groups
+    0x04,
+    0x40,
+    0x0f,
+    0x0b,
+    0x03,
+    0x40, // loop over rows
+    ...perRow.flatMap((ptr, i) => [
+      ...get(ptr),
+      ...get(ROWOFF),
+      0x6a,
+      0x2a,
+      2,
+      0, // f32.load
+      ...simd(0x13),
+      ...set(V + temps + i),
+    ]),
+    0x41,
+    0,
+    ...set(WOFF),
+    ...get(GROUPS),
+    ...set(G),
+    0x03,
+    0x40, // loop over the row's groups
+    ...body(tools),
+    ...step(OFF, 16),
+    ...step(WOFF, 16),
+    ...countDown(G),
+    0x0b,
+    ...step(ROWOFF, 4),
+    ...countDown(ROWS),
+    0x0b,
+  ];
+  const locals = vec([[4, I32], [...leb(temps + perRow.length), V128]]);
+  const fn = [...locals, ...code, 0x0b];
+  const params = new Array(pointers + 2).fill(I32);
+  return { type: [0x60, ...leb(params.length), ...params, 0], fn: [...leb(fn.length), ...fn] };
+}
+
+/**
+ * `rmsRows(x, r, v, rows, h, h as f32, ε)`: per row of h floats, Σ x² in order (as the stock
+ * Square and Mean kernels), v = Σ/h + ε and r = 1/√v (the stock Add and Rsqrt), stored per row.
+ */
+function rmsRowsFunction(): { type: number[]; fn: number[] } {
+  const [X, R, VV, ROWS, H, HF, EPS] = [0, 1, 2, 3, 4, 5, 6];
+  const OFF = 7, ROWOFF = 8, J = 9, SUM = 10, VAL = 11;
+  const code = [
+    ...get(ROWS),
+    0x45,
+    ...get(H),
+    0x45,
+    0x72,
+    0x04,
+    0x40,
+    0x0f,
+    0x0b,
+    0x03,
+    0x40, // rows
+    0x43,
+    0,
+    0,
+    0,
+    0,
+    ...set(SUM),
+    ...get(H),
+    ...set(J),
+    0x03,
+    0x40, // the row's values
+    ...get(SUM),
+    ...get(X),
+    ...get(OFF),
+    0x6a,
+    0x2a,
+    2,
+    0,
+    0x22,
+    ...leb(VAL),
+    ...get(VAL),
+    0x94, // f32.mul
+    0x92, // f32.add
+    ...set(SUM),
+    ...get(OFF),
+    0x41,
+    4,
+    0x6a,
+    ...set(OFF),
+    ...get(J),
+    0x41,
+    1,
+    0x6b,
+    0x22,
+    ...leb(J),
+    0x0d,
+    0,
+    0x0b,
+    // v = Σ / h + ε
+    ...get(SUM),
+    ...get(HF),
+    0x95,
+    ...get(EPS),
+    0x92,
+    ...set(VAL),
+    ...get(VV),
+    ...get(ROWOFF),
+    0x6a,
+    ...get(VAL),
+    0x38,
+    2,
+    0,
+    // r = 1 / √v
+    ...get(R),
+    ...get(ROWOFF),
+    0x6a,
+    0x43,
+    ...new Uint8Array(new Float32Array([1]).buffer),
+    ...get(VAL),
+    0x91,
+    0x95,
+    0x38,
+    2,
+    0,
+    ...get(ROWOFF),
+    0x41,
+    4,
+    0x6a,
+    ...set(ROWOFF),
+    ...get(ROWS),
+    0x41,
+    1,
+    0x6b,
+    0x22,
+    ...leb(ROWS),
+    0x0d,
+    0,
+    0x0b,
+  ];
+  const locals = vec([[3, I32], [2, 0x7d]]);
+  const fn = [...locals, ...code, 0x0b];
+  const params = [I32, I32, I32, I32, I32, 0x7d, 0x7d];
+  return { type: [0x60, ...leb(params.length), ...params, 0], fn: [...leb(fn.length), ...fn] };
+}
+
 const PASSES: readonly PassSpec[] = [
   // (g, s, u, out): out = (g·s)·u
   {
@@ -171,51 +342,48 @@ const PASSES: readonly PassSpec[] = [
     body: ({ load, store }) =>
       store(3, add(mul(load(0), load(1)), xor(swapPairs(mul(load(0), load(2))), signs([1, 3])))),
   },
-  // (x, w, out; r): out = (x·r)·w
+  // rows (x, w, out, r): out = (x·r)·w
   {
     name: "rmsScale",
-    pointers: 3,
-    floats: 1,
+    pointers: 4,
+    floats: 0,
     temps: 0,
+    rows: { shared: [1], perRow: [3] },
     body: ({ load, store, splat }) => store(2, mul(mul(load(0), splat(0)), load(1))),
   },
-  // (dy, w, x, dxw, q): dxw = dy·w; q = dxw·x (summed per row by the stock Sum for dr)
+  // rows (dy, w, x, dxw, q): dxw = dy·w; q = dxw·x (summed per row by the stock Sum for dr)
   {
     name: "rmsGradIn",
     pointers: 5,
     floats: 0,
     temps: 1,
+    rows: { shared: [1], perRow: [] },
     body: ({ load, store, tmp, keep }) => [
       ...keep(0, mul(load(0), load(1))),
       ...store(3, tmp(0)),
       ...store(4, mul(tmp(0), load(2))),
     ],
   },
-  // (dxw, x, dx₁, dx₂; r, dm/h): dx₁ = dxw·r (through x·r); dx₂ = (dm/h)·(x·2) (through x²)
+  // rows (dxw, x, dy, dx₁, dx₂, terms, r, dm/h): dx₁ = dxw·r (through x·r); dx₂ = (dm/h)·(x·2)
+  // (through x²); terms = dy·(x·r) (the weight's gradient terms, summed over rows by tf.sum)
   {
     name: "rmsGradOut",
-    pointers: 4,
-    floats: 2,
+    pointers: 8,
+    floats: 0,
     temps: 0,
+    rows: { shared: [], perRow: [6, 7] },
     body: ({ load, store, splat }) => [
-      ...store(2, mul(load(0), splat(0))),
-      ...store(3, mul(splat(1), mul(load(1), TWO))),
+      ...store(3, mul(load(0), splat(0))),
+      ...store(4, mul(splat(1), mul(load(1), TWO))),
+      ...store(5, mul(load(2), mul(load(1), splat(0)))),
     ],
-  },
-  // (dy, x, out; r): out = dy·(x·r) (the weight's gradient terms, summed over rows by tf.sum)
-  {
-    name: "rmsWeightTerms",
-    pointers: 3,
-    floats: 1,
-    temps: 0,
-    body: ({ load, store, splat }) => store(2, mul(load(0), mul(load(1), splat(0)))),
   },
 ];
 
 /**
  * The module's bytes: imports `env.memory`, exports the passes named in this module's JSDoc
  * (`swigluForward`, `swigluBackward`, `ropeForward`, `ropeBackward`, `rmsScale`, `rmsGradIn`,
- * `rmsGradOut`, `rmsWeightTerms`).
+ * `rmsGradOut`, `rmsRows`).
  *
  * @example
  * ```ts
@@ -224,7 +392,8 @@ const PASSES: readonly PassSpec[] = [
  * ```
  */
 export function elementwiseModuleBytes(): Uint8Array<ArrayBuffer> {
-  const built = PASSES.map(passFunction);
+  const built = [...PASSES.map(passFunction), rmsRowsFunction()];
+  const names = [...PASSES.map((p) => p.name), "rmsRows"];
   return new Uint8Array([
     0x00,
     0x61,
@@ -237,7 +406,7 @@ export function elementwiseModuleBytes(): Uint8Array<ArrayBuffer> {
     ...section(1, vec(built.map((b) => b.type))),
     ...section(2, vec([[...str("env"), ...str("memory"), 0x02, 0x00, ...leb(1)]])),
     ...section(3, vec(built.map((_, i) => leb(i)))),
-    ...section(7, vec(PASSES.map((p, i) => [...str(p.name), 0x00, ...leb(i)]))),
+    ...section(7, vec(names.map((n, i) => [...str(n), 0x00, ...leb(i)]))),
     ...section(10, vec(built.map((b) => b.fn))),
   ]);
 }
@@ -257,7 +426,7 @@ type Passes = Record<
   | "rmsScale"
   | "rmsGradIn"
   | "rmsGradOut"
-  | "rmsWeightTerms",
+  | "rmsRows",
   Pass
 >;
 let passes: Passes | null = null;
@@ -450,76 +619,41 @@ export function ropeWasm(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor): tf.Tenso
 export function rmsNormWasm(x: tf.Tensor, weight: tf.Tensor, eps: number): tf.Tensor | null {
   const h = x.shape[x.rank - 1];
   if (
-    active() === null || x.rank < 1 || x.dtype !== "float32" || h % 4 !== 0 ||
+    active() === null || x.rank < 1 || x.dtype !== "float32" || h % 4 !== 0 || h === 0 ||
     !fits([weight], [h])
   ) return null;
-  const N = x.size / h, groups = h / 4, bytes = 4 * h;
+  const N = x.size / h, groups = h / 4;
   // x twice: its two gradient terms reach tfjs's accumulation separately, as in the tfjs form
   const f = tf.customGrad(
     ((xx: tf.Tensor, _x: tf.Tensor, ww: tf.Tensor, save: tf.GradSaveFunc) => {
-      // r per row as Square, Mean (sum in order, then / h), Add ε and Rsqrt (1 / √v) in float32
-      const w = active()!.wasm as unknown as WasmInternals;
-      const xs = new Float32Array(
-        w.wasm.asm.memory.buffer,
-        w.dataIdMap.get(xx.dataId).memoryOffset,
-        xx.size,
-      );
-      const r = new Float32Array(N), v = new Float32Array(N);
-      const e = Math.fround(eps), fr = Math.fround;
-      for (let i = 0, o = 0; i < N; i++) {
-        let sum = 0;
-        for (let j = 0; j < h; j++, o++) sum = fr(sum + fr(xs[o] * xs[o]));
-        v[i] = fr(fr(sum / h) + e);
-        r[i] = fr(1 / fr(Math.sqrt(v[i])));
-      }
-      const [out] = onHeap([xx, ww], [xx.shape], ([xA, wA], [oA], p) => {
-        for (let i = 0; i < N; i++) p.rmsScale(xA + i * bytes, wA, oA + i * bytes, groups, r[i]);
+      // per row: v = Σ x²/h + ε and r = 1/√v as the stock Square, Mean, Add and Rsqrt; y = (x·r)·w
+      const [out, r, v] = onHeap([xx, ww], [xx.shape, [N], [N]], ([xA, wA], [oA, rA, vA], p) => {
+        p.rmsRows(xA, rA, vA, N, h, h, eps);
+        p.rmsScale(xA, wA, oA, rA, N, groups);
       });
-      save([xx, ww, tf.tensor1d(r), tf.tensor1d(v)]);
+      save([xx, ww, r, v]);
+      tf.dispose([r, v]);
       return {
         value: out,
         gradFunc: (dy: tf.Tensor, [sx, sw, sr, sv]: tf.Tensor[]) => {
           const [dxw, q] = onHeap(
             [dy, sw, sx],
             [sx.shape, sx.shape],
-            ([dA, wA, xA], [pA, qA], p) => {
-              for (let i = 0; i < N; i++) {
-                p.rmsGradIn(
-                  dA + i * bytes,
-                  wA,
-                  xA + i * bytes,
-                  pA + i * bytes,
-                  qA + i * bytes,
-                  groups,
-                );
-              }
-            },
+            ([dA, wA, xA], [pA, qA], p) => p.rmsGradIn(dA, wA, xA, pA, qA, N, groups),
           );
-          // Rsqrt's gradient as tfjs writes it: −dr / (v^1.5 · 2), on the per-row values
-          const dm = tf.tidy(() =>
-            tf.neg(tf.div(tf.reshape(tf.sum(q, -1), [N]), tf.mul(tf.pow(sv, 1.5), 2)))
+          // Rsqrt's gradient as tfjs writes it: −dr / (v^1.5 · 2), on the per-row values; the
+          // Mean's gradient divides it by h
+          const dmh = tf.tidy(() =>
+            tf.div(tf.neg(tf.div(tf.reshape(tf.sum(q, -1), [N]), tf.mul(tf.pow(sv, 1.5), 2))), h)
           );
-          const rs = sr.dataSync() as Float32Array, dms = dm.dataSync() as Float32Array;
           const [dx1, dx2, terms] = onHeap(
-            [dxw, sx, dy],
+            [dxw, sx, dy, sr, dmh],
             [sx.shape, sx.shape, sx.shape],
-            ([pA, xA, dA], [oA, o2A, tA], p) => {
-              for (let i = 0; i < N; i++) {
-                p.rmsGradOut(
-                  pA + i * bytes,
-                  xA + i * bytes,
-                  oA + i * bytes,
-                  o2A + i * bytes,
-                  groups,
-                  rs[i],
-                  dms[i] / h,
-                );
-                p.rmsWeightTerms(dA + i * bytes, xA + i * bytes, tA + i * bytes, groups, rs[i]);
-              }
-            },
+            ([pA, xA, dA, rA, mA], [o1, o2, tA], p) =>
+              p.rmsGradOut(pA, xA, dA, o1, o2, tA, rA, mA, N, groups),
           );
           const dw = tf.sum(terms, Array.from({ length: sx.rank - 1 }, (_, i) => i));
-          tf.dispose([dxw, q, dm, terms]);
+          tf.dispose([dxw, q, dmh, terms]);
           return [dx1, dx2, dw];
         },
       };
