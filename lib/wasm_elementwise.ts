@@ -378,12 +378,22 @@ const PASSES: readonly PassSpec[] = [
       ...store(5, mul(load(2), mul(load(1), splat(0)))),
     ],
   },
+  // rows (softmax, out, zero, s): out = zero − s·softmax (the loss's logits gradient off the
+  // target; the target's entry is written after)
+  {
+    name: "pickGrad",
+    pointers: 4,
+    floats: 0,
+    temps: 0,
+    rows: { shared: [], perRow: [2, 3] },
+    body: ({ load, store, splat }) => store(1, sub(splat(0), mul(splat(1), load(0)))),
+  },
 ];
 
 /**
  * The module's bytes: imports `env.memory`, exports the passes named in this module's JSDoc
  * (`swigluForward`, `swigluBackward`, `ropeForward`, `ropeBackward`, `rmsScale`, `rmsGradIn`,
- * `rmsGradOut`, `rmsRows`).
+ * `rmsGradOut`, `pickGrad`, `rmsRows`).
  *
  * @example
  * ```ts
@@ -426,7 +436,8 @@ type Passes = Record<
   | "rmsScale"
   | "rmsGradIn"
   | "rmsGradOut"
-  | "rmsRows",
+  | "rmsRows"
+  | "pickGrad",
   Pass
 >;
 let passes: Passes | null = null;
@@ -660,4 +671,75 @@ export function rmsNormWasm(x: tf.Tensor, weight: tf.Tensor, eps: number): tf.Te
     }) as unknown as SavingGrad,
   );
   return f(x, x, weight) as tf.Tensor;
+}
+
+/**
+ * The next-byte loss's picked log-probabilities as one customGrad on the wasm backend:
+ * picked[b·(T−1) + t] = logSoftmax(logits[b, t])[targets[b·(T−1) + t]] for t < T − 1, for
+ * lib/model/loss.ts. Forward runs tf.logSoftmax (stock kernels) and reads the targets' entries
+ * (the tfjs form's Σ logp·oneHot adds only zeros to it); backward is one pass per row writing
+ * the logits' gradient `[B, T, V]` directly: dpicked·oneHot − (Σ dpicked·oneHot)·exp(logp), the
+ * exp by the stock kernel and the last position 0 (the slice's gradient), bit for bit the tfjs
+ * form (tested). null unless {@link fusedElementwiseAvailable}, float32 and V divisible by 4.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import "@tensorflow/tfjs-backend-wasm";
+ * import { nextBytePicksWasm } from "./wasm_elementwise.ts";
+ * await tf.setBackend("wasm");
+ * const p = nextBytePicksWasm(tf.zeros([1, 3, 4]) as tf.Tensor3D, new Int32Array([1, 2]));
+ * console.log(p?.dataSync()); // Float32Array [-1.3862944, -1.3862944] (= −ln 4)
+ * ```
+ */
+export function nextBytePicksWasm(logits: tf.Tensor3D, targets: Int32Array): tf.Tensor1D | null {
+  const [B, T, V] = logits.shape;
+  const N = B * (T - 1);
+  if (
+    active() === null || logits.dtype !== "float32" || V % 4 !== 0 || T < 2 ||
+    targets.length !== N || targets.some((t) => t < 0 || t >= V)
+  ) return null;
+  const f = tf.customGrad(
+    ((all: tf.Tensor, save: tf.GradSaveFunc) => {
+      const logp = tf.tidy(() =>
+        tf.logSoftmax(tf.reshape(tf.slice(all, [0, 0, 0], [B, T - 1, V]), [N, V]))
+      );
+      const [picked] = onHeap([logp], [[N]], ([lA], [pA]) => {
+        const heap = new Float32Array(active()!.wasm.typedArrayFromHeap(logp).buffer);
+        for (let i = 0; i < N; i++) heap[pA / 4 + i] = heap[lA / 4 + i * V + targets[i]];
+      });
+      save([logp]);
+      logp.dispose();
+      return {
+        value: picked,
+        gradFunc: (dy: tf.Tensor, [sl]: tf.Tensor[]) => {
+          const soft = tf.exp(sl); // [N, V], the stock Exp as in logSoftmax's gradient
+          const d = dy.dataSync() as Float32Array;
+          // Per row: the oneHot product's zeros (dpicked·0) and Σ over the row (the one nonzero
+          // term, or +0 when all are zeros).
+          const zero = new Float32Array(N), sum = new Float32Array(N);
+          for (let i = 0; i < N; i++) {
+            zero[i] = d[i] * 0;
+            sum[i] = d[i] === 0 ? 0 : d[i];
+          }
+          const [z, s] = [tf.tensor1d(zero), tf.tensor1d(sum)];
+          const [dAll] = onHeap([soft, z, s], [[B, T, V]], ([smA, zA, sA], [oA], p) => {
+            const heap = new Float32Array(active()!.wasm.typedArrayFromHeap(soft).buffer);
+            for (let b = 0; b < B; b++) {
+              const rows = b * (T - 1), out = oA + 4 * b * T * V;
+              p.pickGrad(smA + 4 * rows * V, out, zA + 4 * rows, sA + 4 * rows, T - 1, V / 4);
+              heap.fill(0, out / 4 + (T - 1) * V, out / 4 + T * V); // the slice's gradient: 0
+              for (let t = 0; t < T - 1; t++) {
+                const i = rows + t, at = out / 4 + t * V + targets[i];
+                heap[at] = d[i] - Math.fround(heap[smA / 4 + i * V + targets[i]] * sum[i]);
+              }
+            }
+          });
+          tf.dispose([soft, z, s]);
+          return dAll;
+        },
+      };
+    }) as unknown as SavingGrad,
+  );
+  return f(logits) as tf.Tensor1D;
 }

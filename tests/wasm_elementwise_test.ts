@@ -10,9 +10,11 @@ import { Params } from "../lib/model/params.ts";
 import { resolveConfig } from "../lib/config.ts";
 import { createBlt } from "../lib/model/blt.ts";
 import { benchRows } from "../bench/cpu_profile.ts";
+import { nextByteLoss } from "../lib/model/loss.ts";
 import {
   elementwiseModuleBytes,
   fusedElementwiseAvailable,
+  nextBytePicksWasm,
   rmsNormWasm,
   ropeWasm,
   setFusedElementwise,
@@ -104,7 +106,12 @@ Deno.test("fused passes leak no tensors: forward + backward, tables disposed bef
       return tf.sum(tf.mul(y, swigluWasm(y, y)!));
     })
   )([x, w]);
-  tf.dispose([x, w, ...g]);
+  const logits = tf.randomNormal([2, 5, 8], 0, 1, "float32", 4);
+  const ids = [[1, 2, 3, 4, 5], [5, 4, 3, 2, 1]];
+  const [gl] = tf.grads((a: tf.Tensor) => nextByteLoss(() => a as tf.Tensor3D, { ids }).loss)([
+    logits,
+  ]);
+  tf.dispose([x, w, ...g, logits, gl]);
   assert.equal(tf.memory().numTensors, before);
 });
 
@@ -129,4 +136,20 @@ Deno.test("a tiny BLT's loss and every weight's gradient: fused passes = tfjs fo
   };
   sameBits(once(true), once(false), "tiny BLT");
   model.dispose();
+});
+
+Deno.test("fused next-byte loss picks (wasm) = the tfjs form bit for bit: loss and logits' gradient, masked targets too", () => {
+  const B = 3, T = 37, V = 260;
+  const ids = Array.from(
+    { length: B },
+    (_, b) => Array.from({ length: T }, (_, t) => (t * 7 + b * 31) % V),
+  );
+  const targetMask = ids.map((row, b) => row.map((_, t) => (t + b) % 5 === 0 ? 0 : 1));
+  const x = tf.randomNormal([B, T, V], 0, 3, "float32", 11);
+  const f = (a: tf.Tensor) => nextByteLoss(() => a as tf.Tensor3D, { ids, targetMask }).loss;
+  assert.ok(
+    tf.tidy(() => nextBytePicksWasm(x as tf.Tensor3D, new Int32Array(B * (T - 1))) !== null),
+  );
+  sameBits(run(true, f, [x]), run(false, f, [x]), "loss");
+  x.dispose();
 });

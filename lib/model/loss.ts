@@ -5,6 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Batch, LossResult } from "../train/types.ts";
+import { nextBytePicksWasm } from "../wasm_elementwise.ts";
 
 /**
  * Mean cross-entropy (nats) of `logits()` `[B, T, V]` against the next ids, counting target t
@@ -42,9 +43,12 @@ export function nextByteLoss(logits: () => tf.Tensor3D, batch: Batch): LossResul
   const loss = tf.tidy(() => {
     const all = logits();
     const V = all.shape[2];
-    const predicting = tf.reshape(tf.slice(all, [0, 0, 0], [B, T - 1, V]), [B * (T - 1), V]);
-    const logp = tf.logSoftmax(predicting); // [B·(T−1), V]
-    const picked = tf.sum(tf.mul(logp, tf.oneHot(tf.tensor1d(targets, "int32"), V)), 1);
+    // wasm: the picks and their gradient as one pass, bit for bit this form (wasm_elementwise.ts)
+    const picked = nextBytePicksWasm(all, targets) ?? tf.tidy(() => {
+      const predicting = tf.reshape(tf.slice(all, [0, 0, 0], [B, T - 1, V]), [B * (T - 1), V]);
+      const logp = tf.logSoftmax(predicting); // [B·(T−1), V]
+      return tf.sum(tf.mul(logp, tf.oneHot(tf.tensor1d(targets, "int32"), V)), 1); // [B·(T−1)]
+    });
     return tf.div(tf.neg(tf.sum(tf.mul(picked, tf.tensor1d(weights)))), count) as tf.Scalar;
   });
   return { loss, predictions: count, bytes: count };
