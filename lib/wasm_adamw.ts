@@ -15,25 +15,8 @@
 import * as tf from "@tensorflow/tfjs";
 // Types only: importing the backend would register it and change CPU-only users' default backend.
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { F32, get, I32, leb, name, section, set, simd, tee, V128, vec } from "./wasm_asm.ts";
 
-const leb = (n: number): number[] => {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-};
-const name = (s: string) => [...leb(s.length), ...new TextEncoder().encode(s)];
-const section = (id: number, body: number[]) => [id, ...leb(body.length), ...body];
-const vec = (items: number[][]) => [...leb(items.length), ...items.flat()];
-const I32 = 0x7f, F32 = 0x7d, V128 = 0x7b;
-const get = (i: number) => [0x20, ...leb(i)];
-const set = (i: number) => [0x21, ...leb(i)];
-const tee = (i: number) => [0x22, ...leb(i)];
-const simd = (op: number, ...imm: number[]) => [0xfd, ...leb(op), ...imm];
 const LOAD = simd(0x00, 4, 0), STORE = simd(0x0b, 4, 0), SPLAT = simd(0x13);
 const [SQRT, ADD, SUB, MUL, DIV] = [0xe3, 0xe4, 0xe5, 0xe6, 0xe7].map((op) => simd(op));
 

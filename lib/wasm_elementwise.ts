@@ -23,24 +23,8 @@
 import * as tf from "@tensorflow/tfjs";
 // Types only: importing the backend would register it and change CPU-only users' default backend.
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { get, I32, leb, name as str, section, set, simd, V128, vec } from "./wasm_asm.ts";
 
-const leb = (n: number): number[] => {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-};
-const str = (s: string) => [...leb(s.length), ...new TextEncoder().encode(s)];
-const section = (id: number, body: number[]) => [id, ...leb(body.length), ...body];
-const vec = (items: number[][]) => [...leb(items.length), ...items.flat()];
-const I32 = 0x7f, V128 = 0x7b;
-const get = (i: number) => [0x20, ...leb(i)];
-const set = (i: number) => [0x21, ...leb(i)];
-const simd = (op: number, ...imm: number[]) => [0xfd, ...leb(op), ...imm];
 const bin = (op: number) => (a: number[], b: number[]) => [...a, ...b, ...simd(op)];
 const add = bin(0xe4), sub = bin(0xe5), mul = bin(0xe6), xor = bin(0x51);
 const f32x4 = (v: number) => [...new Uint8Array(new Float32Array([v, v, v, v]).buffer)];

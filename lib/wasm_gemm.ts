@@ -21,40 +21,11 @@
  *
  * @module
  */
-
-const leb = (n: number): number[] => {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-};
-
-const sleb = (n: number): number[] => {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) return [...out, b];
-    out.push(b | 0x80);
-  }
-};
-
-const name = (s: string) => [...leb(s.length), ...new TextEncoder().encode(s)];
-const section = (id: number, body: number[]) => [id, ...leb(body.length), ...body];
-const vec = (items: number[][]) => [...leb(items.length), ...items.flat()];
+import { get, I32, leb, name, section, set, simd, sleb, tee, V128, vec } from "./wasm_asm.ts";
 
 // Instructions (WebAssembly core + SIMD + relaxed SIMD opcodes).
-const I32 = 0x7f, V128 = 0x7b;
-const get = (i: number) => [0x20, ...leb(i)];
-const set = (i: number) => [0x21, ...leb(i)];
-const tee = (i: number) => [0x22, ...leb(i)];
 const i32 = (n: number) => [0x41, ...sleb(n)];
 const ADD = 0x6a, SUB = 0x6b, MUL = 0x6c, LT_U = 0x49, GE_U = 0x4f, EQZ = 0x45;
-const simd = (op: number, ...imm: number[]) => [0xfd, ...leb(op), ...imm];
 const load = (offset: number) => simd(0x00, 4, ...leb(offset)); // v128.load
 const store = (offset: number) => simd(0x0b, 4, ...leb(offset)); // v128.store
 const splatAt = (offset: number) => simd(0x09, 2, ...leb(offset)); // v128.load32_splat
