@@ -5,6 +5,7 @@ import {
   clearMatMulCache,
   matMulRoute,
   packedWeightBytes,
+  setMiddleMean,
   setWasmGemm,
 } from "../lib/wasm_kernels.ts";
 
@@ -380,6 +381,55 @@ Deno.test("wasm Sum over middle/leading axes = cpu, and bit for bit the stock la
       assert.deepEqual(got.shape, k ? s.map((d, j) => (a.includes(j) ? 1 : d)) : moved.shape);
     });
   }
+});
+
+Deno.test("wasm Mean over middle axes: bit for bit the stock kernel (NaN, -0, infinities, keepDims)", async () => {
+  await tf.setBackend("wasm");
+  const cases: [number[], number[], boolean][] = [
+    [[2, 1024, 128], [1], false], // the cross-attention's pooled mean
+    [[2, 257, 4, 128], [2], false],
+    [[2048, 128], [0], true],
+    [[2, 7, 6, 13], [1, 2], false], // inner 13, two axes
+    [[3, 5, 3], [1], true],
+    [[4, 6], [1], false], // last axis: the stock kernel either way
+  ];
+  for (const [i, [s, a, k]] of cases.entries()) {
+    tf.tidy(() => {
+      const x = r(s, i + 1);
+      const run = (on: boolean) => {
+        const before = setMiddleMean(on);
+        try {
+          return [tf.mean(x, a, k)];
+        } finally {
+          setMiddleMean(before);
+        }
+      };
+      const [stock, ours] = [run(false), run(true)];
+      for (const j of [0]) {
+        assert.deepEqual(ours[j].shape, stock[j].shape, `${s} ${a}`);
+        assert.deepEqual(
+          Array.from(ours[j].dataSync()),
+          Array.from(stock[j].dataSync()),
+          `${s} ${a} ${j}`,
+        );
+      }
+    });
+  }
+  // NaN first or later, signed zeros, infinities
+  const special = tf.tensor3d(
+    [NaN, 1, -0, 0, 2, NaN, 0, -0, -Infinity, 3, Infinity, -1],
+    [1, 3, 4],
+  );
+  const before = setMiddleMean(false);
+  const stock = [tf.mean(special, 1)].map((t) => Array.from(t.dataSync()));
+  setMiddleMean(true);
+  const ours = [tf.mean(special, 1)].map((t) => Array.from(t.dataSync()));
+  setMiddleMean(before);
+  assert.deepEqual(
+    ours.map((v) => v.map((x) => Object.is(x, -0) ? "-0" : x)),
+    stock.map((v) => v.map((x) => Object.is(x, -0) ? "-0" : x)),
+  );
+  special.dispose();
 });
 
 Deno.test("wasm Cast to the same dtype shares the data; other casts convert", async () => {
