@@ -139,13 +139,9 @@ export function blockAttentionForward(
   const [B, H, T, d] = q.shape;
   const BH = B * H, Bb = bias.shape[0];
   const at = (t: tf.TensorInfo) => w.dataIdMap.get(t.dataId).memoryOffset;
-  const heap = () => new Float32Array(w.wasm.asm.memory.buffer);
-  // q·scale, as tf.mul(q, scale) (float32 products)
+  // q·scale, as tf.mul(q, scale) (float32 products, SIMD)
   const qs = wasm.makeOutput(q.shape, "float32");
-  {
-    const f = heap(), from = at(q) / 4, to = at(qs) / 4, s = Math.fround(scale);
-    for (let i = 0; i < BH * T * d; i++) f[to + i] = f[from + i] * s;
-  }
+  gemm.scale(at(qs), at(q), BH * T * d, scale);
   const out = wasm.makeOutput(q.shape, "float32");
   const probs: tf.TensorInfo[] = [];
   const { pack, edge } = scratchFor(w, blocks, d, T);
@@ -239,7 +235,6 @@ export function blockAttentionBackward(
   const BH = B * H;
   const at = (t: tf.TensorInfo) => w.dataIdMap.get(t.dataId).memoryOffset;
   const heap = () => new Float32Array(w.wasm.asm.memory.buffer);
-  const f32 = Math.fround;
   const dq = wasm.makeOutput(q.shape, "float32");
   const dk = wasm.makeOutput(q.shape, "float32");
   const dv = wasm.makeOutput(q.shape, "float32");
@@ -253,14 +248,10 @@ export function blockAttentionBackward(
   const part = wasm.makeOutput([Smax * d], "float32");
   const { pack, edge } = scratchFor(w, blocks, d, T);
   try {
+    // rowDot = Σ_d dy ⊙ out, as tf.sum(tf.mul(dy, out), -1): float32 products, summed in order
+    gemm.rowDots(at(rowDot), at(dy), at(out), BH * T, d);
     {
-      // rowDot = Σ_d dy ⊙ out, as tf.sum(tf.mul(dy, out), -1): float32 products, summed in order
-      const f = heap(), y = at(dy) / 4, o = at(out) / 4, r = at(rowDot) / 4;
-      for (let t = 0; t < BH * T; t++) {
-        let acc = 0;
-        for (let j = 0; j < d; j++) acc = f32(acc + f32(f[y + t * d + j] * f[o + t * d + j]));
-        f[r + t] = acc;
-      }
+      const f = heap();
       // dk and dv sum the blocks' padded parts from zero (tf.addN of tf.pad)
       f.fill(0, at(dk) / 4, at(dk) / 4 + BH * T * d);
       f.fill(0, at(dv) / 4, at(dv) / 4 + BH * T * d);
@@ -318,11 +309,7 @@ export function blockAttentionBackward(
         addPart(dk, bh);
       }
     });
-    const f = heap(), s = f32(scale);
-    for (const g of [dq, dk]) {
-      const from = at(g) / 4;
-      for (let j = 0; j < BH * T * d; j++) f[from + j] *= s;
-    }
+    for (const g of [dq, dk]) gemm.scale(at(g), at(g), BH * T * d, scale); // float32 products
   } finally {
     w.wasm._free(pack);
     w.wasm._free(edge);

@@ -551,16 +551,152 @@ function sumRows(): number[] {
 }
 
 /**
+ * The body of `rd(dst, a, b, rows4, d4)`: for rows 0…4·rows4 − 1 of `4·d4` floats each,
+ * dst[r] = Σ_j a[r, j]·b[r, j], each product rounded to float32 and added in order j = 0, 1, …
+ * from +0 (the scalar loop's float32 steps): four rows at a time, lane i holding row 4g + i, the
+ * products of four rows' four terms turned by a 4×4 register transpose into one vector per term.
+ */
+function rowDots(): number[] {
+  const [DST, A, B, ROWS4, D4] = [0, 1, 2, 3, 4];
+  const g = 5, j = 6, pa = 7, pb = 8, rowBytes = 9;
+  const v = [10, 11, 12, 13], t = [14, 15, 16, 17], acc = 18;
+  const lanes = (...l: number[]) => l.flatMap((x) => [4 * x, 4 * x + 1, 4 * x + 2, 4 * x + 3]);
+  const shuffle = (x: number, y: number, l: number[]) => [
+    ...get(x),
+    ...get(y),
+    ...simd(0x0d, ...lanes(...l)),
+  ];
+  const rowAt = (base: number, r: number) =>
+    r === 0 ? get(base) : [...get(base), ...get(rowBytes), ...i32(r), MUL, ADD];
+  const body = [
+    ...get(D4),
+    ...i32(16),
+    MUL,
+    ...set(rowBytes),
+    ...BLOCK,
+    ...get(ROWS4),
+    EQZ,
+    ...brIf(0),
+    ...get(D4),
+    EQZ,
+    ...brIf(0),
+    ...i32(0),
+    ...set(g),
+    ...loop([
+      ...ZERO,
+      ...set(acc),
+      ...i32(0),
+      ...set(j),
+      ...loop([
+        // products of rows 4g…4g+3, terms 4j…4j+3
+        ...v.flatMap((x, r) => [
+          ...rowAt(pa, r),
+          ...load(0),
+          ...rowAt(pb, r),
+          ...load(0),
+          ...F32X4_MUL,
+          ...set(x),
+        ]),
+        ...shuffle(v[0], v[1], [0, 4, 1, 5]),
+        ...set(t[0]),
+        ...shuffle(v[0], v[1], [2, 6, 3, 7]),
+        ...set(t[1]),
+        ...shuffle(v[2], v[3], [0, 4, 1, 5]),
+        ...set(t[2]),
+        ...shuffle(v[2], v[3], [2, 6, 3, 7]),
+        ...set(t[3]),
+        // acc += term 4j, then 4j+1, 4j+2, 4j+3 (lane i: row 4g + i)
+        ...[[0, 2, [0, 1, 4, 5]], [0, 2, [2, 3, 6, 7]], [1, 3, [0, 1, 4, 5]], [1, 3, [2, 3, 6, 7]]]
+          .flatMap(([x, y, l]) => [
+            ...get(acc),
+            ...shuffle(t[x as number], t[y as number], l as number[]),
+            ...F32X4_ADD,
+            ...set(acc),
+          ]),
+        ...get(pa),
+        ...i32(16),
+        ADD,
+        ...set(pa),
+        ...get(pb),
+        ...i32(16),
+        ADD,
+        ...set(pb),
+        ...get(j),
+        ...i32(1),
+        ADD,
+        ...tee(j),
+        ...get(D4),
+        LT_U,
+        ...brIf(0),
+      ]),
+      // store dst[4g…4g+3]; pa, pb now at row 4g + 1: move them to row 4g + 4
+      ...get(DST),
+      ...get(g),
+      ...i32(16),
+      MUL,
+      ADD,
+      ...get(acc),
+      ...store(0),
+      ...get(pa),
+      ...get(rowBytes),
+      ...i32(3),
+      MUL,
+      ADD,
+      ...set(pa),
+      ...get(pb),
+      ...get(rowBytes),
+      ...i32(3),
+      MUL,
+      ADD,
+      ...set(pb),
+      ...get(g),
+      ...i32(1),
+      ADD,
+      ...tee(g),
+      ...get(ROWS4),
+      LT_U,
+      ...brIf(0),
+    ]),
+    END,
+    0x0b,
+  ];
+  // pa, pb start at a and b: parameters copied into the locals first
+  return [
+    ...vec([[...leb(5), I32], [...leb(9), V128]]),
+    ...get(A),
+    ...set(pa),
+    ...get(B),
+    ...set(pb),
+    ...body,
+  ];
+}
+
+/**
  * The body of `ad(dst, src, n4)`: dst[i] += src[i] for i < 4·n4 (float32 adds), or with `ds`
  * `ds(dst, p, n4, dot)`: dst[i] = p[i]·(dst[i] − dot) (softmax's backward row: one float32
- * subtract, then one multiply).
+ * subtract, then one multiply), or with `sc` `sc(dst, src, n4, s)`: dst[i] = src[i]·s (one
+ * float32 multiply; dst may be src).
  */
-function rowOp(kind: "ad" | "ds"): number[] {
+function rowOp(kind: "ad" | "ds" | "sc"): number[] {
   const [DST, SRC, N4, DOT] = [0, 1, 2, 3];
-  const i = kind === "ds" ? 4 : 3, dotV = i + 1;
+  const scalar = kind !== "ad";
+  const i = scalar ? 4 : 3, dotV = i + 1;
   const F32X4_SUB = simd(0xe5), SPLAT_F32 = simd(0x13);
+  const op = {
+    ad: [...get(DST), ...load(0), ...get(SRC), ...load(0), ...F32X4_ADD],
+    ds: [
+      ...get(SRC),
+      ...load(0),
+      ...get(DST),
+      ...load(0),
+      ...get(dotV),
+      ...F32X4_SUB,
+      ...F32X4_MUL,
+    ],
+    sc: [...get(SRC), ...load(0), ...get(dotV), ...F32X4_MUL],
+  }[kind];
   const body = [
-    ...(kind === "ds" ? [...get(DOT), ...SPLAT_F32, ...set(dotV)] : []),
+    ...(scalar ? [...get(DOT), ...SPLAT_F32, ...set(dotV)] : []),
     ...BLOCK,
     ...get(N4),
     EQZ,
@@ -569,15 +705,7 @@ function rowOp(kind: "ad" | "ds"): number[] {
     ...set(i),
     ...loop([
       ...get(DST),
-      ...(kind === "ad" ? [...get(DST), ...load(0), ...get(SRC), ...load(0), ...F32X4_ADD] : [
-        ...get(SRC),
-        ...load(0),
-        ...get(DST),
-        ...load(0),
-        ...get(dotV),
-        ...F32X4_SUB,
-        ...F32X4_MUL,
-      ]),
+      ...op,
       ...store(0),
       ...get(DST),
       ...i32(16),
@@ -598,7 +726,7 @@ function rowOp(kind: "ad" | "ds"): number[] {
     END,
     0x0b,
   ];
-  return kind === "ds"
+  return scalar
     ? [...vec([[...leb(1), I32], [...leb(1), V128]]), ...body]
     : [...vec([[...leb(1), I32]]), ...body];
 }
@@ -607,7 +735,7 @@ function rowOp(kind: "ad" | "ds"): number[] {
  * The module's bytes: imports `env.memory`, exports the kernels `g1`…`g6` (A row-major, 1–6 rows
  * per block) and `r1`…`r6` (A transposed), the packers `p8` (B) and `t8` (a transposed B) and
  * `ta` (a transposed A's pass to row-major), `s4` (sums over middle axes), and the row helpers
- * `ad` and `ds` of attention's blocks (lib/wasm_attention.ts); see the module docs.
+ * `ad`, `ds`, `sc` and `rd` of attention's blocks (lib/wasm_attention.ts); see the module docs.
  *
  * @example
  * ```ts
@@ -628,6 +756,8 @@ export function gemmModuleBytes(fma: boolean): Uint8Array<ArrayBuffer> {
     sumRows(),
     rowOp("ad"),
     rowOp("ds"),
+    rowOp("sc"),
+    rowDots(),
   ];
   const exports = [
     ...rowsPerCall.map((mr) => `g${mr}`),
@@ -638,8 +768,12 @@ export function gemmModuleBytes(fma: boolean): Uint8Array<ArrayBuffer> {
     "s4",
     "ad",
     "ds",
+    "sc",
+    "rd",
   ];
-  const types = bodies.map((_, i) => [i < 12 ? 0 : i < 14 ? 1 : i < 16 ? 2 : i < 17 ? 3 : 4]);
+  const types = bodies.map((_, i) => [
+    i < 12 ? 0 : i < 14 ? 1 : i < 16 ? 2 : i < 17 ? 3 : i < 19 ? 4 : 1,
+  ]);
   return new Uint8Array([
     0x00,
     0x61,
@@ -721,6 +855,8 @@ export class WasmGemm {
   readonly #s4: Kernel;
   readonly #ad: Kernel;
   readonly #ds: Kernel;
+  readonly #sc: Kernel;
+  readonly #rd: Kernel;
   readonly #t8: Kernel;
   readonly #p8: Kernel;
 
@@ -737,6 +873,8 @@ export class WasmGemm {
     this.#s4 = instance.exports.s4 as Kernel;
     this.#ad = instance.exports.ad as Kernel;
     this.#ds = instance.exports.ds as Kernel;
+    this.#sc = instance.exports.sc as Kernel;
+    this.#rd = instance.exports.rd as Kernel;
     this.#t8 = instance.exports.t8 as Kernel;
     this.#p8 = instance.exports.p8 as Kernel;
   }
@@ -791,6 +929,32 @@ export class WasmGemm {
     if (n === 4 * n4) return;
     const f = new Float32Array(this.#memory.buffer);
     for (let i = 4 * n4; i < n; i++) f[dst / 4 + i] += f[src / 4 + i];
+  }
+
+  /**
+   * `dst[r] = Σ_j a[r, j]·b[r, j]` for `rows` rows of d floats (byte offsets): float32 products
+   * added in order from +0, as a scalar loop (`acc = fround(acc + fround(a·b))`) computes them,
+   * bit for bit; SIMD over four rows at a time when d is a multiple of 4.
+   */
+  rowDots(dst: number, a: number, b: number, rows: number, d: number): void {
+    const rows4 = d % 4 === 0 ? rows >> 2 : 0;
+    if (rows4 > 0) this.#rd(dst, a, b, rows4, d / 4);
+    const f = new Float32Array(this.#memory.buffer), fr = Math.fround;
+    for (let r = 4 * rows4; r < rows; r++) {
+      let acc = 0;
+      for (let j = 0; j < d; j++) acc = fr(acc + fr(f[a / 4 + r * d + j] * f[b / 4 + r * d + j]));
+      f[dst / 4 + r] = acc;
+    }
+  }
+
+  /** `dst[i] = src[i]·s` for n floats (byte offsets; one float32 multiply each, SIMD; dst may be
+   * src). */
+  scale(dst: number, src: number, n: number, s: number): void {
+    const n4 = n >> 2, fs = Math.fround(s);
+    if (n4 > 0) this.#sc(dst, src, n4, fs);
+    if (n === 4 * n4) return;
+    const f = new Float32Array(this.#memory.buffer);
+    for (let i = 4 * n4; i < n; i++) f[dst / 4 + i] = f[src / 4 + i] * fs;
   }
 
   /** `dst[i] = p[i]·(dst[i] − dot)` for n floats (byte offsets; float32 subtract then multiply). */

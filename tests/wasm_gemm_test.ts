@@ -77,3 +77,44 @@ Deno.test("gemm module validates with and without relaxed SIMD", () => {
   assert.ok(WebAssembly.validate(gemmModuleBytes(false)));
   assert.equal(WebAssembly.validate(gemmModuleBytes(true)), relaxedSimd());
 });
+
+Deno.test("WasmGemm.scale = float32 products (ragged lengths, in place, special values)", () => {
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  const gemm = new WasmGemm(memory);
+  const f = new Float32Array(memory.buffer);
+  const s = 0.17677669529663687; // 1/√32, rounded to float32 by scale
+  for (const n of [0, 1, 3, 4, 7, 64, 131]) {
+    const src = Array.from({ length: n }, (_, i) => Math.fround(Math.sin(i + n) * 10 ** (i % 7)));
+    src.splice(0, Math.min(n, 3), ...[NaN, -Infinity, -0].slice(0, Math.min(n, 3)));
+    f.set(src, 16);
+    gemm.scale(4 * 1024, 4 * 16, n, s); // into another area
+    gemm.scale(4 * 16, 4 * 16, n, s); // in place
+    const want = src.map((v) => Math.fround(v * Math.fround(s)));
+    assert.deepEqual(Array.from(f.subarray(1024, 1024 + n)), want, `n = ${n}`);
+    assert.deepEqual(Array.from(f.subarray(16, 16 + n)), want, `n = ${n}, in place`);
+  }
+});
+
+Deno.test("WasmGemm.rowDots = the scalar float32 loop bit for bit (4-row groups, tails, d not /4)", () => {
+  const memory = new WebAssembly.Memory({ initial: 4 });
+  const gemm = new WasmGemm(memory);
+  const f = new Float32Array(memory.buffer);
+  const fr = Math.fround;
+  for (const [rows, d] of [[0, 32], [1, 32], [7, 32], [64, 64], [9, 6], [5, 4]]) {
+    const a = 64, b = a + rows * d, dst = b + rows * d;
+    for (let i = 0; i < rows * d; i++) {
+      f[a + i] = fr(Math.sin(i * 1.7) * 10 ** ((i % 9) - 4));
+      f[b + i] = fr(Math.cos(i * 0.3) * 3);
+    }
+    if (rows > 2) [f[a], f[a + d + 1], f[b + 2 * d]] = [-0, Infinity, NaN];
+    gemm.rowDots(4 * dst, 4 * a, 4 * b, rows, d);
+    for (let r = 0; r < rows; r++) {
+      let acc = 0;
+      for (let j = 0; j < d; j++) acc = fr(acc + fr(f[a + r * d + j] * f[b + r * d + j]));
+      assert.ok(
+        Object.is(f[dst + r], acc),
+        `rows ${rows}, d ${d}, row ${r}: ${f[dst + r]} vs ${acc}`,
+      );
+    }
+  }
+});
