@@ -672,6 +672,70 @@ function rowDots(): number[] {
 }
 
 /**
+ * The body of `sw(dst, src, O, P, Q, L4)`: x `[O, P, Q, L]` → `[O, Q, P, L]` (the middle axes
+ * swapped, runs of L = 4·L4 floats copied whole, SIMD), writing dst in order.
+ */
+function swapMiddle(): number[] {
+  const [DST, SRC, O, P, Q, L4] = [0, 1, 2, 3, 4, 5];
+  const o = 6, q = 7, pp = 8, j = 9, from = 10, runBytes = 11;
+  const count = (x: number, limit: number, body: number[]) => [
+    ...i32(0),
+    ...set(x),
+    ...loop([...body, ...get(x), ...i32(1), ADD, ...tee(x), ...get(limit), LT_U, ...brIf(0)]),
+  ];
+  const body = [
+    ...get(L4),
+    ...i32(16),
+    MUL,
+    ...set(runBytes),
+    ...BLOCK,
+    ...[O, P, Q, L4].flatMap((x) => [...get(x), EQZ, ...brIf(0)]),
+    ...count(o, O, [
+      ...count(q, Q, [
+        // from = src + ((o·P + 0)·Q + q)·runBytes; each p steps it by Q·runBytes
+        ...get(SRC),
+        ...get(o),
+        ...get(P),
+        MUL,
+        ...get(Q),
+        MUL,
+        ...get(q),
+        ADD,
+        ...get(runBytes),
+        MUL,
+        ADD,
+        ...set(from),
+        ...count(pp, P, [
+          ...count(j, L4, [
+            ...get(DST),
+            ...get(from),
+            ...get(j),
+            ...i32(16),
+            MUL,
+            ADD,
+            ...load(0),
+            ...store(0),
+            ...get(DST),
+            ...i32(16),
+            ADD,
+            ...set(DST),
+          ]),
+          ...get(from),
+          ...get(Q),
+          ...get(runBytes),
+          MUL,
+          ADD,
+          ...set(from),
+        ]),
+      ]),
+    ]),
+    END,
+    0x0b,
+  ];
+  return [...vec([[...leb(6), I32]]), ...body];
+}
+
+/**
  * The body of `ad(dst, src, n4)`: dst[i] += src[i] for i < 4·n4 (float32 adds), or with `ds`
  * `ds(dst, p, n4, dot)`: dst[i] = p[i]·(dst[i] − dot) (softmax's backward row: one float32
  * subtract, then one multiply), or with `sc` `sc(dst, src, n4, s)`: dst[i] = src[i]·s (one
@@ -735,7 +799,8 @@ function rowOp(kind: "ad" | "ds" | "sc"): number[] {
  * The module's bytes: imports `env.memory`, exports the kernels `g1`…`g6` (A row-major, 1–6 rows
  * per block) and `r1`…`r6` (A transposed), the packers `p8` (B) and `t8` (a transposed B) and
  * `ta` (a transposed A's pass to row-major), `s4` (sums over middle axes), and the row helpers
- * `ad`, `ds`, `sc` and `rd` of attention's blocks (lib/wasm_attention.ts); see the module docs.
+ * `ad`, `ds`, `sc` and `rd` of attention's blocks (lib/wasm_attention.ts), and `sw` (Transpose
+ * of two middle axes); see the module docs.
  *
  * @example
  * ```ts
@@ -758,6 +823,7 @@ export function gemmModuleBytes(fma: boolean): Uint8Array<ArrayBuffer> {
     rowOp("ds"),
     rowOp("sc"),
     rowDots(),
+    swapMiddle(),
   ];
   const exports = [
     ...rowsPerCall.map((mr) => `g${mr}`),
@@ -770,9 +836,10 @@ export function gemmModuleBytes(fma: boolean): Uint8Array<ArrayBuffer> {
     "ds",
     "sc",
     "rd",
+    "sw",
   ];
   const types = bodies.map((_, i) => [
-    i < 12 ? 0 : i < 14 ? 1 : i < 16 ? 2 : i < 17 ? 3 : i < 19 ? 4 : 1,
+    i < 12 ? 0 : i < 14 ? 1 : i < 16 ? 2 : i < 17 ? 3 : i < 19 ? 4 : i < 20 ? 1 : 2,
   ]);
   return new Uint8Array([
     0x00,
@@ -857,6 +924,7 @@ export class WasmGemm {
   readonly #ds: Kernel;
   readonly #sc: Kernel;
   readonly #rd: Kernel;
+  readonly #sw: Kernel;
   readonly #t8: Kernel;
   readonly #p8: Kernel;
 
@@ -875,6 +943,7 @@ export class WasmGemm {
     this.#ds = instance.exports.ds as Kernel;
     this.#sc = instance.exports.sc as Kernel;
     this.#rd = instance.exports.rd as Kernel;
+    this.#sw = instance.exports.sw as Kernel;
     this.#t8 = instance.exports.t8 as Kernel;
     this.#p8 = instance.exports.p8 as Kernel;
   }
@@ -929,6 +998,27 @@ export class WasmGemm {
     if (n === 4 * n4) return;
     const f = new Float32Array(this.#memory.buffer);
     for (let i = 4 * n4; i < n; i++) f[dst / 4 + i] += f[src / 4 + i];
+  }
+
+  /**
+   * x `[O, P, Q, L]` at `src` → `[O, Q, P, L]` at `dst` (byte offsets, 4-byte values): runs of L
+   * values copied whole, SIMD when L is a multiple of 4. dst must not overlap src.
+   */
+  swapMiddle(dst: number, src: number, [O, P, Q, L]: readonly [number, number, number, number]) {
+    if (L % 4 === 0) {
+      this.#sw(dst, src, O, P, Q, L / 4);
+      return;
+    }
+    const f = new Int32Array(this.#memory.buffer);
+    let to = dst / 4;
+    for (let o = 0; o < O; o++) {
+      for (let q = 0; q < Q; q++) {
+        for (let p = 0; p < P; p++, to += L) {
+          const from = src / 4 + ((o * P + p) * Q + q) * L;
+          f.copyWithin(to, from, from + L);
+        }
+      }
+    }
   }
 
   /**

@@ -362,6 +362,57 @@ function meanInnerKept(args: KernelArgs): tf.TensorInfo | null {
   return out;
 }
 
+/**
+ * Transpose without the stock kernel's copy where it can: an identity perm (tfjs's matMul
+ * gradients transpose `[4096, 128]` by [0, 1], 16 copies per tiny micro-batch) shares x, as
+ * Identity does; a perm that swaps two blocks of middle axes and keeps the last ones (attention's
+ * head split and merge, [0, 2, 1, 3] and [0, 1, 3, 2, 4]) copies whole rows with SIMD
+ * ({@link WasmGemm.swapMiddle}). Values are copied, never computed. null otherwise (stock).
+ */
+function transpose({ inputs, attrs, backend }: KernelArgs): tf.TensorInfo | null {
+  const wasm = backend as BackendWasm;
+  const { x } = inputs as { x: tf.TensorInfo };
+  const { perm } = attrs as { perm: number[] };
+  if (x.dtype === "string" || x.dtype === "complex64") return null;
+  if (perm.every((p, i) => p === i)) {
+    wasm.incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  }
+  if (x.dtype !== "float32" && x.dtype !== "int32") return null; // 4-byte values only
+  const dims = swapDims(x.shape, perm);
+  const gemm = dims === null ? null : gemmOf(wasm);
+  if (dims === null || gemm === null) return null;
+  const out = wasm.makeOutput(perm.map((p) => x.shape[p]), x.dtype);
+  const w = wasm as unknown as WasmInternals;
+  const at = (t: tf.TensorInfo) => w.dataIdMap.get(t.dataId).memoryOffset;
+  gemm.swapMiddle(at(out), at(x), dims);
+  return out;
+}
+
+/**
+ * `[O, P, Q, L]` when `perm` = [0…a−1, b…c−1, a…b−1, c…rank−1] (axes [a, b) and [b, c) swapped,
+ * c < rank so a run of L ≥ 1 trailing values stays whole), else null.
+ *
+ * @example
+ * ```ts ignore
+ * swapDims([2, 1024, 4, 32], [0, 2, 1, 3]); // [2, 1024, 4, 32]
+ * swapDims([2, 257, 4, 2, 32], [0, 1, 3, 2, 4]); // [514, 4, 2, 32]
+ * ```
+ */
+function swapDims(shape: readonly number[], perm: readonly number[]) {
+  const rank = perm.length;
+  let a = 0;
+  while (a < rank && perm[a] === a) a++;
+  let c = rank;
+  while (c > a && perm[c - 1] === c - 1) c--;
+  if (c === rank || a >= c) return null; // the last axis moves, or the identity
+  const b = perm[a]; // output axis a holds input axis b: the second block starts there
+  for (let i = 0; i < c - b; i++) if (perm[a + i] !== b + i) return null;
+  for (let i = 0; i < b - a; i++) if (perm[a + (c - b) + i] !== a + i) return null;
+  const size = (from: number, to: number) => tf.util.sizeFromShape(shape.slice(from, to));
+  return [size(0, a), size(a, b), size(b, c), size(c, rank)] as [number, number, number, number];
+}
+
 /** GatherV2 (batchDims 0) as one block copy per (outer index, gathered index). */
 function gather({ inputs, attrs, backend }: KernelArgs): tf.TensorInfo {
   const wasm = backend as BackendWasm;
@@ -475,6 +526,12 @@ export function installWasmKernels(): void {
     (args.backend as BackendWasm).incRef(x.dataId);
     return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
   });
+  const stockTranspose = tf.getKernel(tf.Transpose, "wasm")!.kernelFunc;
+  register(
+    tf.Transpose,
+    (args) =>
+      (useTranspose ? transpose(args) : null) ?? stockTranspose(args as never) as tf.TensorInfo,
+  );
   // Cast to the same dtype (tfjs's Multiply, RealDiv, Square and Pow gradients cast float32 to float32):
   // the stock kernel copied the tensor, ~180 copies per tiny micro-batch; share it as Identity.
   const stockCast = tf.getKernel(tf.Cast, "wasm")!.kernelFunc;
@@ -689,6 +746,25 @@ export function clearMatMulCache(): void {
     const w = packsOwner as unknown as WasmInternals;
     for (const key of [...packs.keys()]) dropPack(w, key);
   }
+}
+
+let useTranspose = true;
+
+/**
+ * Switches the Transpose kernel (identity perms shared, middle-axes swaps as SIMD row copies) on
+ * or off (the stock kernel); returns the previous setting. For A/B measurements.
+ *
+ * @example
+ * ```ts
+ * import { setFastTranspose } from "./wasm_kernels.ts";
+ * const before = setFastTranspose(false); // the stock Transpose
+ * setFastTranspose(before);
+ * ```
+ */
+export function setFastTranspose(on: boolean): boolean {
+  const before = useTranspose;
+  useTranspose = on;
+  return before;
 }
 
 let useMiddleMean = true;

@@ -5,6 +5,7 @@ import {
   clearMatMulCache,
   matMulRoute,
   packedWeightBytes,
+  setFastTranspose,
   setMiddleMean,
   setWasmGemm,
 } from "../lib/wasm_kernels.ts";
@@ -430,6 +431,49 @@ Deno.test("wasm Mean over middle axes: bit for bit the stock kernel (NaN, -0, in
     stock.map((v) => v.map((x) => Object.is(x, -0) ? "-0" : x)),
   );
   special.dispose();
+});
+
+Deno.test("wasm Transpose: middle-axes swaps = the stock kernel, identity perms share, others stock", async () => {
+  await tf.setBackend("wasm");
+  const cases: [number[], number[], "float32" | "int32" | "bool"][] = [
+    [[2, 1024, 4, 32], [0, 2, 1, 3], "float32"], // attention's head split
+    [[2, 4, 257, 64], [0, 2, 1, 3], "float32"],
+    [[2, 257, 4, 2, 32], [0, 1, 3, 2, 4], "float32"],
+    [[3, 5, 7], [1, 0, 2], "int32"], // no outer axes
+    [[2, 3, 4, 5, 8], [0, 3, 1, 2, 4], "float32"], // blocks [1, 3) and [3, 4) swapped
+    [[2, 3, 2, 5, 3], [0, 3, 4, 1, 2], "float32"], // blocks swapped, the last axis moves: stock
+    [[2, 3, 5, 6], [0, 2, 3, 1], "float32"], // the last axis moves: stock
+    [[4, 6, 2, 3], [2, 3, 0, 1], "float32"], // blocks of two axes swapped, the last moves: stock
+    [[2, 6, 4, 3], [0, 2, 1, 3], "float32"], // runs of 3 (not SIMD)
+    [[2, 3, 4, 8], [0, 2, 1, 3], "bool"], // 1-byte values: stock
+    [[6, 4, 2], [0, 1, 2], "float32"], // identity
+  ];
+  for (const [i, [shape, perm, dtype]] of cases.entries()) {
+    tf.tidy(() => {
+      const x = tf.cast(tf.mul(r(shape, i + 1), 100), dtype);
+      const run = (on: boolean) => {
+        const before = setFastTranspose(on);
+        try {
+          return tf.transpose(x, perm);
+        } finally {
+          setFastTranspose(before);
+        }
+      };
+      const [stock, ours] = [run(false), run(true)];
+      assert.deepEqual(ours.shape, stock.shape, `${shape} ${perm}`);
+      assert.equal(ours.dtype, dtype);
+      assert.deepEqual(
+        Array.from(ours.dataSync()),
+        Array.from(stock.dataSync()),
+        `${shape} ${perm}`,
+      );
+    });
+  }
+  const x = tf.tensor2d([[1, 2], [3, 4]]);
+  const y = tf.transpose(x, [0, 1]);
+  x.dispose();
+  assert.deepEqual(Array.from(y.dataSync()), [1, 2, 3, 4]); // shares x's data, outlives it
+  y.dispose();
 });
 
 Deno.test("wasm Cast to the same dtype shares the data; other casts convert", async () => {
