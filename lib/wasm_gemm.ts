@@ -555,8 +555,9 @@ function sumRows(): number[] {
  * dst[r] = Σ_j a[r, j]·b[r, j], each product rounded to float32 and added in order j = 0, 1, …
  * from +0 (the scalar loop's float32 steps): four rows at a time, lane i holding row 4g + i, the
  * products of four rows' four terms turned by a 4×4 register transpose into one vector per term.
+ * Without `products`, `rs` (same parameters, b unused): dst[r] = Σ_j a[r, j] in that order.
  */
-function rowDots(): number[] {
+function rowDots(products = true): number[] {
   const [DST, A, B, ROWS4, D4] = [0, 1, 2, 3, 4];
   const g = 5, j = 6, pa = 7, pb = 8, rowBytes = 9;
   const v = [10, 11, 12, 13], t = [14, 15, 16, 17], acc = 18;
@@ -592,9 +593,7 @@ function rowDots(): number[] {
         ...v.flatMap((x, r) => [
           ...rowAt(pa, r),
           ...load(0),
-          ...rowAt(pb, r),
-          ...load(0),
-          ...F32X4_MUL,
+          ...(products ? [...rowAt(pb, r), ...load(0), ...F32X4_MUL] : []),
           ...set(x),
         ]),
         ...shuffle(v[0], v[1], [0, 4, 1, 5]),
@@ -799,8 +798,8 @@ function rowOp(kind: "ad" | "ds" | "sc"): number[] {
  * The module's bytes: imports `env.memory`, exports the kernels `g1`…`g6` (A row-major, 1–6 rows
  * per block) and `r1`…`r6` (A transposed), the packers `p8` (B) and `t8` (a transposed B) and
  * `ta` (a transposed A's pass to row-major), `s4` (sums over middle axes), and the row helpers
- * `ad`, `ds`, `sc` and `rd` of attention's blocks (lib/wasm_attention.ts), and `sw` (Transpose
- * of two middle axes); see the module docs.
+ * `ad`, `ds`, `sc` and `rd` of attention's blocks (lib/wasm_attention.ts), `sw` (Transpose of
+ * two middle axes) and `rs` (sums over the last axis); see the module docs.
  *
  * @example
  * ```ts
@@ -824,6 +823,7 @@ export function gemmModuleBytes(fma: boolean): Uint8Array<ArrayBuffer> {
     rowOp("sc"),
     rowDots(),
     swapMiddle(),
+    rowDots(false),
   ];
   const exports = [
     ...rowsPerCall.map((mr) => `g${mr}`),
@@ -837,9 +837,10 @@ export function gemmModuleBytes(fma: boolean): Uint8Array<ArrayBuffer> {
     "sc",
     "rd",
     "sw",
+    "rs",
   ];
   const types = bodies.map((_, i) => [
-    i < 12 ? 0 : i < 14 ? 1 : i < 16 ? 2 : i < 17 ? 3 : i < 19 ? 4 : i < 20 ? 1 : 2,
+    i < 12 ? 0 : i < 14 ? 1 : i < 16 ? 2 : i < 17 ? 3 : i < 19 ? 4 : i === 20 ? 2 : 1,
   ]);
   return new Uint8Array([
     0x00,
@@ -925,6 +926,7 @@ export class WasmGemm {
   readonly #sc: Kernel;
   readonly #rd: Kernel;
   readonly #sw: Kernel;
+  readonly #rs: Kernel;
   readonly #t8: Kernel;
   readonly #p8: Kernel;
 
@@ -944,6 +946,7 @@ export class WasmGemm {
     this.#sc = instance.exports.sc as Kernel;
     this.#rd = instance.exports.rd as Kernel;
     this.#sw = instance.exports.sw as Kernel;
+    this.#rs = instance.exports.rs as Kernel;
     this.#t8 = instance.exports.t8 as Kernel;
     this.#p8 = instance.exports.p8 as Kernel;
   }
@@ -998,6 +1001,22 @@ export class WasmGemm {
     if (n === 4 * n4) return;
     const f = new Float32Array(this.#memory.buffer);
     for (let i = 4 * n4; i < n; i++) f[dst / 4 + i] += f[src / 4 + i];
+  }
+
+  /**
+   * `dst[r] = Σ_j a[r, j]` for `rows` rows of d floats (byte offsets): float32 adds in order
+   * from +0, as a scalar loop (and the stock Sum kernel over the last axis) computes them, bit for
+   * bit; SIMD over four rows at a time when d is a multiple of 4.
+   */
+  rowSums(dst: number, a: number, rows: number, d: number): void {
+    const rows4 = d % 4 === 0 ? rows >> 2 : 0;
+    if (rows4 > 0) this.#rs(dst, a, 0, rows4, d / 4);
+    const f = new Float32Array(this.#memory.buffer);
+    for (let r = 4 * rows4; r < rows; r++) {
+      let acc = 0;
+      for (let j = 0; j < d; j++) acc = Math.fround(acc + f[a / 4 + r * d + j]);
+      f[dst / 4 + r] = acc;
+    }
   }
 
   /**

@@ -6,6 +6,7 @@ import {
   matMulRoute,
   packedWeightBytes,
   setFastTranspose,
+  setLastAxisSums,
   setMiddleMean,
   setWasmGemm,
 } from "../lib/wasm_kernels.ts";
@@ -474,6 +475,71 @@ Deno.test("wasm Transpose: middle-axes swaps = the stock kernel, identity perms 
   x.dispose();
   assert.deepEqual(Array.from(y.dataSync()), [1, 2, 3, 4]); // shares x's data, outlives it
   y.dispose();
+});
+
+Deno.test("wasm Sum over the last axes (SIMD, 4 rows at a time): bit for bit the stock kernel", async () => {
+  await tf.setBackend("wasm");
+  const cases: [number[], number | number[], boolean][] = [
+    [[8192, 1, 2, 32], 3, false], // the cross-attention's scores
+    [[2, 1024, 128], -1, false],
+    [[2046, 260], 1, true], // the loss's softmax sums
+    [[7, 3, 8], [1, 2], false], // two trailing axes; 7 rows: a tail of 3
+    [[5, 6], 1, false], // d not a multiple of 4: stock
+    [[3, 8], 1, true], // fewer than 4 rows: stock
+    [[4, 8], [0, 1], false], // everything: stock
+  ];
+  for (const [i, [shape, axis, keep]] of cases.entries()) {
+    tf.tidy(() => {
+      const x = tf.mul(r(shape, i + 1), tf.scalar(i % 2 ? 1e3 : 1e-3));
+      const run = (on: boolean) => {
+        const before = setLastAxisSums(on);
+        try {
+          return tf.sum(x, axis, keep);
+        } finally {
+          setLastAxisSums(before);
+        }
+      };
+      const [stock, ours] = [run(false), run(true)];
+      assert.deepEqual(ours.shape, stock.shape, `${shape} ${axis}`);
+      assert.deepEqual(
+        Array.from(ours.dataSync()),
+        Array.from(stock.dataSync()),
+        `${shape} ${axis}`,
+      );
+    });
+  }
+  const special = tf.tensor2d([
+    -0,
+    -0,
+    -0,
+    -0,
+    NaN,
+    1,
+    2,
+    3,
+    Infinity,
+    -Infinity,
+    0,
+    0,
+    1e30,
+    1,
+    -1e30,
+    1,
+    5,
+    6,
+    7,
+    8,
+  ], [5, 4]);
+  const before = setLastAxisSums(false);
+  const stock = Array.from(tf.sum(special, 1).dataSync());
+  setLastAxisSums(true);
+  const ours = Array.from(tf.sum(special, 1).dataSync());
+  setLastAxisSums(before);
+  assert.deepEqual(
+    ours.map((v) => Object.is(v, -0) ? "-0" : v),
+    stock.map((v) => Object.is(v, -0) ? "-0" : v),
+  );
+  special.dispose();
 });
 
 Deno.test("wasm Cast to the same dtype shares the data; other casts convert", async () => {
