@@ -41,6 +41,7 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { WasmGemm } from "./wasm_gemm.ts";
+import { BROADCAST_OPS, broadcastBinary } from "./wasm_broadcast.ts";
 
 /**
  * A view of a tensor on the wasm heap. (`readSync` copies the whole tensor: the kernels below
@@ -554,6 +555,14 @@ export function installWasmKernels(): void {
     (args.backend as BackendWasm).incRef(x.dataId);
     return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
   });
+  for (const name of Object.keys(BROADCAST_OPS)) {
+    const stock = tf.getKernel(name, "wasm")!.kernelFunc;
+    register(name, (args) => {
+      const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+      return (useBroadcast ? broadcastBinary(name, a, b, args.backend as BackendWasm) : null) ??
+        stock(args as never) as tf.TensorInfo;
+    });
+  }
   const stockTranspose = tf.getKernel(tf.Transpose, "wasm")!.kernelFunc;
   register(
     tf.Transpose,
@@ -779,6 +788,25 @@ export function clearMatMulCache(): void {
     const w = packsOwner as unknown as WasmInternals;
     for (const key of [...packs.keys()]) dropPack(w, key);
   }
+}
+
+let useBroadcast = true;
+
+/**
+ * Switches the broadcasting float32 Multiply, Add and Sub of lib/wasm_broadcast.ts (bit for bit
+ * the stock values) on or off (the stock kernels); returns the previous setting.
+ *
+ * @example
+ * ```ts
+ * import { setFastBroadcast } from "./wasm_kernels.ts";
+ * const before = setFastBroadcast(false); // the stock kernels
+ * setFastBroadcast(before);
+ * ```
+ */
+export function setFastBroadcast(on: boolean): boolean {
+  const before = useBroadcast;
+  useBroadcast = on;
+  return before;
 }
 
 let useLastSums = true;

@@ -1,0 +1,86 @@
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-wasm";
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { setFastBroadcast } from "../lib/wasm_kernels.ts";
+import { broadcastBinary, broadcastModuleBytes } from "../lib/wasm_broadcast.ts";
+
+const r = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, "float32", seed);
+const tag = (v: number) => (Object.is(v, -0) ? "-0" : v);
+
+Deno.test("broadcast module validates", () => {
+  assert.ok(WebAssembly.validate(broadcastModuleBytes()));
+});
+
+Deno.test("wasm broadcasting Multiply, Add, Sub = the stock kernels bit for bit", async () => {
+  await tf.setBackend("wasm");
+  const cases: [number[], number[]][] = [
+    [[8192, 1, 1, 32], [8192, 1, 2, 32]], // the cross-attention's shapes
+    [[8192, 1, 2, 1], [8192, 1, 2, 32]],
+    [[8192, 1, 2, 1], [8192, 1, 1, 32]],
+    [[2056, 2, 4, 1], [2056, 1, 4, 32]],
+    [[2056, 2, 1, 32], [2056, 1, 4, 32]],
+    [[2, 257, 4, 128], [2, 257, 4, 1]],
+    [[2, 2048], [2, 1]],
+    [[3, 1, 8], [5, 8]], // ranks differ
+    [[8], [4, 3, 2, 8]],
+    [[2, 3, 1], [1, 1, 6]], // last axis 6: stock
+    [[2, 3, 1], [2, 1, 1]], // both scalar along the last axis: stock
+    [[2, 3, 4, 5, 8], [2, 1, 4, 1, 8]], // rank 5: stock
+    [[2, 4], [2, 4]], // same shapes: stock
+  ];
+  for (const [i, [sa, sb]] of cases.entries()) {
+    tf.tidy(() => {
+      const a = r(sa, 2 * i + 1), b = r(sb, 2 * i + 2);
+      for (const op of [tf.mul, tf.add, tf.sub]) {
+        for (const [x, y] of [[a, b], [b, a]]) {
+          const run = (on: boolean) => {
+            const before = setFastBroadcast(on);
+            try {
+              return op(x, y);
+            } finally {
+              setFastBroadcast(before);
+            }
+          };
+          const [stock, ours] = [run(false), run(true)];
+          assert.deepEqual(ours.shape, stock.shape);
+          assert.deepEqual(
+            Array.from(ours.dataSync()).map(tag),
+            Array.from(stock.dataSync()).map(tag),
+            `${op.name} [${x.shape}] [${y.shape}]`,
+          );
+        }
+      }
+    });
+  }
+});
+
+Deno.test("broadcastBinary covers the cross-attention's shapes and declines others", async () => {
+  await tf.setBackend("wasm");
+  const wasm = tf.backend() as BackendWasm;
+  const covered = (sa: number[], sb: number[], dtype: tf.DataType = "float32") =>
+    tf.tidy(() => {
+      const out = broadcastBinary(tf.Multiply, tf.zeros(sa, dtype), tf.zeros(sb, dtype), wasm);
+      if (out !== null) wasm.disposeData(out.dataId);
+      return out !== null;
+    });
+  assert.ok(covered([8192, 1, 1, 32], [8192, 1, 2, 32]));
+  assert.ok(covered([2, 2048], [2, 1]));
+  assert.ok(!covered([2, 4], [2, 4])); // same shapes
+  assert.ok(!covered([2, 6], [2, 1])); // 6 values a row
+  assert.ok(!covered([2, 8], [2, 1], "int32"));
+  assert.ok(!covered([2, 1, 1, 1, 8], [1, 2, 1, 1, 8]));
+  // special values go through the same single operation
+  const a = tf.tensor2d([[NaN, -0, Infinity, 1e-45, -1, 0, 3e38, 2]]);
+  const b = tf.tensor2d([[-0], [Infinity]]);
+  const before = setFastBroadcast(false);
+  const stock = [tf.mul(a, b), tf.add(a, b), tf.sub(b, a)].map((t) =>
+    Array.from(t.dataSync()).map(tag)
+  );
+  setFastBroadcast(true);
+  const ours = [tf.mul(a, b), tf.add(a, b), tf.sub(b, a)].map((t) =>
+    Array.from(t.dataSync()).map(tag)
+  );
+  setFastBroadcast(before);
+  assert.deepEqual(ours, stock);
+});
