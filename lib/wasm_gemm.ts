@@ -735,6 +735,79 @@ function swapMiddle(): number[] {
 }
 
 /**
+ * The body of `gr(dst, src, idx, n, inner4)`: row i of dst (4·inner4 4-byte values, written in
+ * order) = row idx[i] of src, for i < n (idx: int32 row numbers, already checked by the caller).
+ */
+function gatherRows(): number[] {
+  const [DST, SRC, IDX, N, INNER4] = [0, 1, 2, 3, 4];
+  const i = 5, j = 6, from = 7, rowBytes = 8;
+  const body = [
+    ...get(INNER4),
+    ...i32(16),
+    MUL,
+    ...set(rowBytes),
+    ...BLOCK,
+    ...get(N),
+    EQZ,
+    ...brIf(0),
+    ...get(INNER4),
+    EQZ,
+    ...brIf(0),
+    ...i32(0),
+    ...set(i),
+    ...loop([
+      // from = src + idx[i]·rowBytes
+      ...get(SRC),
+      ...get(IDX),
+      ...get(i),
+      ...i32(4),
+      MUL,
+      ADD,
+      0x28,
+      2,
+      0, // i32.load
+      ...get(rowBytes),
+      MUL,
+      ADD,
+      ...set(from),
+      ...i32(0),
+      ...set(j),
+      ...loop([
+        ...get(DST),
+        ...get(from),
+        ...load(0),
+        ...store(0),
+        ...get(DST),
+        ...i32(16),
+        ADD,
+        ...set(DST),
+        ...get(from),
+        ...i32(16),
+        ADD,
+        ...set(from),
+        ...get(j),
+        ...i32(1),
+        ADD,
+        ...tee(j),
+        ...get(INNER4),
+        LT_U,
+        ...brIf(0),
+      ]),
+      ...get(i),
+      ...i32(1),
+      ADD,
+      ...tee(i),
+      ...get(N),
+      LT_U,
+      ...brIf(0),
+    ]),
+    END,
+    0x0b,
+  ];
+  return [...vec([[...leb(4), I32]]), ...body];
+}
+
+/**
  * The body of `ad(dst, src, n4)`: dst[i] += src[i] for i < 4·n4 (float32 adds), or with `ds`
  * `ds(dst, p, n4, dot)`: dst[i] = p[i]·(dst[i] − dot) (softmax's backward row: one float32
  * subtract, then one multiply), or with `sc` `sc(dst, src, n4, s)`: dst[i] = src[i]·s (one
@@ -799,7 +872,8 @@ function rowOp(kind: "ad" | "ds" | "sc"): number[] {
  * per block) and `r1`…`r6` (A transposed), the packers `p8` (B) and `t8` (a transposed B) and
  * `ta` (a transposed A's pass to row-major), `s4` (sums over middle axes), and the row helpers
  * `ad`, `ds`, `sc` and `rd` of attention's blocks (lib/wasm_attention.ts), `sw` (Transpose of
- * two middle axes) and `rs` (sums over the last axis); see the module docs.
+ * two middle axes), `rs` (sums over the last axis) and `gr` (GatherV2's rows); see the module
+ * docs.
  *
  * @example
  * ```ts
@@ -824,6 +898,7 @@ export function gemmModuleBytes(fma: boolean): Uint8Array<ArrayBuffer> {
     rowDots(),
     swapMiddle(),
     rowDots(false),
+    gatherRows(),
   ];
   const exports = [
     ...rowsPerCall.map((mr) => `g${mr}`),
@@ -838,6 +913,7 @@ export function gemmModuleBytes(fma: boolean): Uint8Array<ArrayBuffer> {
     "rd",
     "sw",
     "rs",
+    "gr",
   ];
   const types = bodies.map((_, i) => [
     i < 12 ? 0 : i < 14 ? 1 : i < 16 ? 2 : i < 17 ? 3 : i < 19 ? 4 : i === 20 ? 2 : 1,
@@ -927,6 +1003,7 @@ export class WasmGemm {
   readonly #rd: Kernel;
   readonly #sw: Kernel;
   readonly #rs: Kernel;
+  readonly #gr: Kernel;
   readonly #t8: Kernel;
   readonly #p8: Kernel;
 
@@ -947,6 +1024,7 @@ export class WasmGemm {
     this.#rd = instance.exports.rd as Kernel;
     this.#sw = instance.exports.sw as Kernel;
     this.#rs = instance.exports.rs as Kernel;
+    this.#gr = instance.exports.gr as Kernel;
     this.#t8 = instance.exports.t8 as Kernel;
     this.#p8 = instance.exports.p8 as Kernel;
   }
@@ -1001,6 +1079,15 @@ export class WasmGemm {
     if (n === 4 * n4) return;
     const f = new Float32Array(this.#memory.buffer);
     for (let i = 4 * n4; i < n; i++) f[dst / 4 + i] += f[src / 4 + i];
+  }
+
+  /**
+   * Rows `idx[0…n)` (int32 row numbers at byte offset `idx`, each in range: the caller checks) of
+   * `src` into consecutive rows at `dst`, rows of `inner` 4-byte values, inner a multiple of 4.
+   */
+  gatherRows(dst: number, src: number, idx: number, n: number, inner: number): void {
+    if (inner % 4 !== 0) throw new Error(`gatherRows: ${inner} values a row, not a multiple of 4`);
+    this.#gr(dst, src, idx, n, inner / 4);
   }
 
   /**

@@ -8,6 +8,7 @@ import {
   setFastTranspose,
   setLastAxisSums,
   setMiddleMean,
+  setRowGather,
   setWasmGemm,
 } from "../lib/wasm_kernels.ts";
 
@@ -540,6 +541,39 @@ Deno.test("wasm Sum over the last axes (SIMD, 4 rows at a time): bit for bit the
     stock.map((v) => Object.is(v, -0) ? "-0" : v),
   );
   special.dispose();
+});
+
+Deno.test("wasm GatherV2's SIMD row loop = the row copies (float32 and int32 rows, index shapes)", async () => {
+  await tf.setBackend("wasm");
+  const cases: [number[], number[], "float32" | "int32"][] = [
+    [[24576, 128], [2, 64, 6], "float32"], // hash n-gram rows
+    [[260, 128], [2, 1024], "float32"],
+    [[7, 8], [5], "int32"],
+    [[9, 2, 4], [3, 3], "float32"], // rows of 2·4 values
+    [[6, 3], [4], "float32"], // rows of 3: not SIMD
+  ];
+  for (const [i, [shape, idShape, dtype]] of cases.entries()) {
+    tf.tidy(() => {
+      const x = tf.cast(tf.mul(r(shape, i + 1), 1000), dtype);
+      const n = idShape.reduce((a, b) => a * b, 1);
+      const ids = tf.tensor(
+        Array.from({ length: n }, (_, k) => (k * 7919) % shape[0]),
+        idShape,
+        "int32",
+      );
+      const run = (on: boolean) => {
+        const before = setRowGather(on);
+        try {
+          return tf.gather(x, ids);
+        } finally {
+          setRowGather(before);
+        }
+      };
+      const [slow, fast] = [run(false), run(true)];
+      assert.deepEqual(fast.shape, slow.shape);
+      assert.deepEqual(Array.from(fast.dataSync()), Array.from(slow.dataSync()), `${shape}`);
+    });
+  }
 });
 
 Deno.test("wasm Cast to the same dtype shares the data; other casts convert", async () => {
