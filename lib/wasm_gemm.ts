@@ -465,9 +465,9 @@ function transposeA(): number[] {
  * 4·inner4 (the rows hold `inner` floats), adding r = 0, 1, … in order, one float32 add each: a
  * sum over middle axes, lane by lane (each lane its own output), so in the scalar loop's order.
  */
-function sumRows(): number[] {
+function sumRows(max = false): number[] {
   const [DST, SRC, OUTER, R, INNER4, INNER] = [0, 1, 2, 3, 4, 5];
-  const o = 6, r = 7, i = 8, d = 9, src = 10, rowBytes = 11;
+  const o = 6, r = 7, i = 8, d = 9, src = 10, rowBytes = 11, nv = 12, ov = 13;
   const body = [
     ...get(INNER),
     ...i32(4),
@@ -502,15 +502,31 @@ function sumRows(): number[] {
         ...set(i),
         ...loop([
           ...get(d),
-          ...get(d),
-          ...load(0),
-          ...get(src),
-          ...get(i),
-          ...i32(16),
-          MUL,
-          ADD,
-          ...load(0),
-          ...F32X4_ADD,
+          ...(max
+            ? [
+              ...get(src),
+              ...get(i),
+              ...i32(16),
+              MUL,
+              ADD,
+              ...load(0),
+              ...set(nv),
+              ...get(d),
+              ...load(0),
+              ...set(ov),
+              ...maxStep(nv, ov),
+            ]
+            : [
+              ...get(d),
+              ...load(0),
+              ...get(src),
+              ...get(i),
+              ...i32(16),
+              MUL,
+              ADD,
+              ...load(0),
+              ...F32X4_ADD,
+            ]),
           ...store(0),
           ...get(d),
           ...i32(16),
@@ -547,7 +563,29 @@ function sumRows(): number[] {
     END,
     0x0b,
   ];
-  return [...vec([[...leb(6), I32]]), ...body];
+  return max
+    ? [...vec([[...leb(6), I32], [...leb(2), V128]]), ...body]
+    : [...vec([[...leb(6), I32]]), ...body];
+}
+
+/**
+ * Max's step per lane: the new value v where it compares greater than the running m or is NaN,
+ * else m (the stock Max kernel's picks: a NaN anywhere gives NaN, of equal values the first
+ * stays). Leaves the result on the stack; v and m are v128 locals.
+ */
+function maxStep(v: number, m: number): number[] {
+  return [
+    ...get(v),
+    ...get(m),
+    ...get(v),
+    ...get(m),
+    ...simd(0x44), // f32x4.gt
+    ...get(v),
+    ...get(v),
+    ...simd(0x42), // f32x4.ne: NaN lanes
+    ...simd(0x50), // v128.or
+    ...simd(0x52), // v128.bitselect
+  ];
 }
 
 /**
@@ -557,10 +595,12 @@ function sumRows(): number[] {
  * products of four rows' four terms turned by a 4×4 register transpose into one vector per term.
  * Without `products`, `rs` (same parameters, b unused): dst[r] = Σ_j a[r, j] in that order.
  */
-function rowDots(products = true): number[] {
+function rowDots(kind: "dot" | "sum" | "max" = "dot"): number[] {
   const [DST, A, B, ROWS4, D4] = [0, 1, 2, 3, 4];
   const g = 5, j = 6, pa = 7, pb = 8, rowBytes = 9;
-  const v = [10, 11, 12, 13], t = [14, 15, 16, 17], acc = 18;
+  const v = [10, 11, 12, 13], t = [14, 15, 16, 17], acc = 18, col = 19;
+  const products = kind === "dot";
+  const NEG_INF = simd(0x0c, ...new Array(4).fill([0, 0, 0x80, 0xff]).flat()); // f32x4(−∞)
   const lanes = (...l: number[]) => l.flatMap((x) => [4 * x, 4 * x + 1, 4 * x + 2, 4 * x + 3]);
   const shuffle = (x: number, y: number, l: number[]) => [
     ...get(x),
@@ -584,7 +624,7 @@ function rowDots(products = true): number[] {
     ...i32(0),
     ...set(g),
     ...loop([
-      ...ZERO,
+      ...(kind === "max" ? NEG_INF : ZERO),
       ...set(acc),
       ...i32(0),
       ...set(j),
@@ -606,12 +646,21 @@ function rowDots(products = true): number[] {
         ...set(t[3]),
         // acc += term 4j, then 4j+1, 4j+2, 4j+3 (lane i: row 4g + i)
         ...[[0, 2, [0, 1, 4, 5]], [0, 2, [2, 3, 6, 7]], [1, 3, [0, 1, 4, 5]], [1, 3, [2, 3, 6, 7]]]
-          .flatMap(([x, y, l]) => [
-            ...get(acc),
-            ...shuffle(t[x as number], t[y as number], l as number[]),
-            ...F32X4_ADD,
-            ...set(acc),
-          ]),
+          .flatMap(([x, y, l]) =>
+            kind === "max"
+              ? [
+                ...shuffle(t[x as number], t[y as number], l as number[]),
+                ...set(col),
+                ...maxStep(col, acc),
+                ...set(acc),
+              ]
+              : [
+                ...get(acc),
+                ...shuffle(t[x as number], t[y as number], l as number[]),
+                ...F32X4_ADD,
+                ...set(acc),
+              ]
+          ),
         ...get(pa),
         ...i32(16),
         ADD,
@@ -661,7 +710,7 @@ function rowDots(products = true): number[] {
   ];
   // pa, pb start at a and b: parameters copied into the locals first
   return [
-    ...vec([[...leb(5), I32], [...leb(9), V128]]),
+    ...vec([[...leb(5), I32], [...leb(10), V128]]),
     ...get(A),
     ...set(pa),
     ...get(B),
@@ -872,8 +921,8 @@ function rowOp(kind: "ad" | "ds" | "sc"): number[] {
  * per block) and `r1`…`r6` (A transposed), the packers `p8` (B) and `t8` (a transposed B) and
  * `ta` (a transposed A's pass to row-major), `s4` (sums over middle axes), and the row helpers
  * `ad`, `ds`, `sc` and `rd` of attention's blocks (lib/wasm_attention.ts), `sw` (Transpose of
- * two middle axes), `rs` (sums over the last axis) and `gr` (GatherV2's rows); see the module
- * docs.
+ * two middle axes), `rs` (sums over the last axis), `gr` (GatherV2's rows), `ml` and `m4` (Max
+ * over the last or a middle axis); see the module docs.
  *
  * @example
  * ```ts
@@ -897,8 +946,10 @@ export function gemmModuleBytes(fma: boolean): Uint8Array<ArrayBuffer> {
     rowOp("sc"),
     rowDots(),
     swapMiddle(),
-    rowDots(false),
+    rowDots("sum"),
     gatherRows(),
+    rowDots("max"),
+    sumRows(true),
   ];
   const exports = [
     ...rowsPerCall.map((mr) => `g${mr}`),
@@ -914,9 +965,11 @@ export function gemmModuleBytes(fma: boolean): Uint8Array<ArrayBuffer> {
     "sw",
     "rs",
     "gr",
+    "ml",
+    "m4",
   ];
   const types = bodies.map((_, i) => [
-    i < 12 ? 0 : i < 14 ? 1 : i < 16 ? 2 : i < 17 ? 3 : i < 19 ? 4 : i === 20 ? 2 : 1,
+    i < 12 ? 0 : i < 14 ? 1 : i < 16 ? 2 : i < 17 ? 3 : i < 19 ? 4 : i === 20 || i === 24 ? 2 : 1,
   ]);
   return new Uint8Array([
     0x00,
@@ -1004,6 +1057,8 @@ export class WasmGemm {
   readonly #sw: Kernel;
   readonly #rs: Kernel;
   readonly #gr: Kernel;
+  readonly #ml: Kernel;
+  readonly #m4: Kernel;
   readonly #t8: Kernel;
   readonly #p8: Kernel;
 
@@ -1025,6 +1080,8 @@ export class WasmGemm {
     this.#sw = instance.exports.sw as Kernel;
     this.#rs = instance.exports.rs as Kernel;
     this.#gr = instance.exports.gr as Kernel;
+    this.#ml = instance.exports.ml as Kernel;
+    this.#m4 = instance.exports.m4 as Kernel;
     this.#t8 = instance.exports.t8 as Kernel;
     this.#p8 = instance.exports.p8 as Kernel;
   }
@@ -1079,6 +1136,36 @@ export class WasmGemm {
     if (n === 4 * n4) return;
     const f = new Float32Array(this.#memory.buffer);
     for (let i = 4 * n4; i < n; i++) f[dst / 4 + i] += f[src / 4 + i];
+  }
+
+  /**
+   * Max over the last axis (`[rows, d]` → `[rows]`, d a multiple of 4, rows ≥ 4; the last
+   * rows % 4 in JS) or over the
+   * middle axis (`[outer, R, inner]` → `[outer, inner]`, inner a multiple of 4) of float32 values
+   * at `src` into `dst` (byte offsets): each output starts at −∞ and takes a term that compares
+   * greater or is NaN, in order, which picks what the stock Max kernel's loop picks (its first
+   * term, then greater ones; a NaN anywhere gives NaN). false (nothing written) for other shapes.
+   */
+  maxAxis(dst: number, src: number, [outer, R, inner]: readonly [number, number, number]) {
+    if (inner === 1) {
+      const rows4 = R % 4 === 0 ? outer >> 2 : 0;
+      if (rows4 === 0) return false;
+      this.#ml(dst, src, 0, rows4, R / 4);
+      const f = new Float32Array(this.#memory.buffer);
+      for (let o = 4 * rows4; o < outer; o++) {
+        let m = -Infinity;
+        for (let r = 0; r < R; r++) {
+          const v = f[src / 4 + o * R + r];
+          if (v > m || v !== v) m = v;
+        }
+        f[dst / 4 + o] = m;
+      }
+      return true;
+    }
+    if (inner % 4 !== 0) return false;
+    new Float32Array(this.#memory.buffer).fill(-Infinity, dst / 4, dst / 4 + outer * inner);
+    this.#m4(dst, src, outer, R, inner / 4, inner);
+    return true;
   }
 
   /**

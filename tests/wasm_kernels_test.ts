@@ -5,6 +5,7 @@ import {
   clearMatMulCache,
   matMulRoute,
   packedWeightBytes,
+  setFastMax,
   setFastTranspose,
   setLastAxisSums,
   setMiddleMean,
@@ -574,6 +575,53 @@ Deno.test("wasm GatherV2's SIMD row loop = the row copies (float32 and int32 row
       assert.deepEqual(Array.from(fast.dataSync()), Array.from(slow.dataSync()), `${shape}`);
     });
   }
+});
+
+Deno.test("wasm Max over middle or last axes (SIMD) = the stock kernel's picks (NaN, -0, inf)", async () => {
+  await tf.setBackend("wasm");
+  const cases: [number[], number | number[], boolean][] = [
+    [[2, 257, 4, 128], 2, false], // the cross-attention's
+    [[2046, 260], 1, true], // the loss's logSoftmax
+    [[6, 5, 8], [0, 1], false], // leading axes
+    [[8, 12], -1, false],
+    [[6, 12], 1, false], // 6 rows: 4 by SIMD, 2 in JS
+    [[3, 12], 1, false], // 3 rows: stock
+    [[8, 6], 1, false], // 6 values a row: stock
+    [[3, 5, 6], 1, false], // inner 6: stock
+  ];
+  const run = (on: boolean, f: () => tf.Tensor) => {
+    const before = setFastMax(on);
+    try {
+      return f();
+    } finally {
+      setFastMax(before);
+    }
+  };
+  const tag = (v: number) => (Object.is(v, -0) ? "-0" : v);
+  for (const [i, [shape, axis, keep]] of cases.entries()) {
+    tf.tidy(() => {
+      const x = r(shape, i + 1);
+      const [stock, ours] = [false, true].map((on) => run(on, () => tf.max(x, axis, keep)));
+      assert.deepEqual(ours.shape, stock.shape, `${shape} ${axis}`);
+      assert.deepEqual(
+        Array.from(ours.dataSync()),
+        Array.from(stock.dataSync()),
+        `${shape} ${axis}`,
+      );
+    });
+  }
+  // special values: rows (last axis) and columns (middle axis) with NaN first, later, zeros, inf
+  const vals = [NaN, 1, 2, 3, 1, NaN, 3, 2, -0, 0, -1, -2, 0, -0, -3, -4, -Infinity, -Infinity];
+  const more = [5, 4, 4, 5, NaN, NaN, -0, -0, 0, 0, 7, 7, -7, NaN];
+  const special = tf.tensor2d([...vals, ...more], [8, 4]); // 8 rows: the SIMD path for axis 1
+  const tail = tf.tensor2d([...vals, ...more].slice(8), [6, 4]); // 4 rows SIMD, 2 in JS
+  for (const [t, axis] of [[special, 0], [special, 1], [tail, 1]] as [tf.Tensor, number][]) {
+    const [stock, ours] = [false, true].map((on) =>
+      Array.from(run(on, () => tf.max(t, axis)).dataSync()).map(tag)
+    );
+    assert.deepEqual(ours, stock, `[${t.shape}] axis ${axis}`);
+  }
+  tf.dispose([special, tail]);
 });
 
 Deno.test("wasm Cast to the same dtype shares the data; other casts convert", async () => {
