@@ -1,9 +1,10 @@
 /**
- * Broadcasting float32 Multiply, Add and Sub for the wasm backend, as one WebAssembly SIMD loop
- * nest over the output. The stock kernels (XNNPACK) took 0.35–0.7 ms for the cross-attention's
- * `[8192, 1, 1, 32] · [8192, 1, 2, 32]`-like products (0.7–1.4 ns a value; ~12 ms per tiny
- * 2×1024 micro-batch over ~25 calls); each output value here is the same single float32
- * operation on the same two inputs, so results are the stock kernels' bit for bit.
+ * Broadcasting float32 and int32 Multiply, Add and Sub for the wasm backend, as one WebAssembly
+ * SIMD loop nest over the output. The stock kernels took 0.35–0.7 ms for the cross-attention's
+ * float32 `[8192, 1, 1, 32] · [8192, 1, 2, 32]`-like products (0.7–1.4 ns a value; ~12 ms per
+ * tiny 2×1024 micro-batch over ~25 calls) and 0.83 ms for its int32 row offsets
+ * `[2, 2048] + [2, 1]` (~200 ns a value); each output value here is the same single float32 or
+ * wrapping int32 operation on the same two inputs, so results are the stock kernels' bit for bit.
  *
  * Shapes: the output, padded on the left to rank 4, is `[n0, n1, n2, L]`; each operand is read
  * with its own strides (0 along broadcast axes) and, along the last axis, either as L contiguous
@@ -16,12 +17,13 @@ import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { get, I32, leb, name, section, set, simd, vec } from "./wasm_asm.ts";
 
-/** The operations, by tfjs kernel name, and their f32x4 opcodes. */
-export const BROADCAST_OPS: Readonly<Record<string, number>> = {
-  [tf.Multiply]: 0xe6,
-  [tf.Add]: 0xe4,
-  [tf.Sub]: 0xe5,
+/** The operations, by tfjs kernel name, and their f32x4 and i32x4 opcodes. */
+export const BROADCAST_OPS: Readonly<Record<string, { float32: number; int32: number }>> = {
+  [tf.Multiply]: { float32: 0xe6, int32: 0xb5 },
+  [tf.Add]: { float32: 0xe4, int32: 0xae },
+  [tf.Sub]: { float32: 0xe5, int32: 0xb1 },
 };
+const DTYPES = ["float32", "int32"] as const;
 
 /** How each operand is read along the last axis: both vectors, a scalar and b, or a and b scalar. */
 const MODES = ["vv", "sv", "vs"] as const;
@@ -95,8 +97,8 @@ function nest(op: number, mode: Mode): number[] {
 }
 
 /**
- * The module's bytes: imports `env.memory`, exports `${kernel}_${mode}` for each kernel of
- * {@link BROADCAST_OPS} and mode vv, sv, vs.
+ * The module's bytes: imports `env.memory`, exports `${kernel}_${dtype}_${mode}` for each kernel
+ * of {@link BROADCAST_OPS}, dtype float32 or int32 and mode vv, sv, vs.
  *
  * @example
  * ```ts
@@ -106,7 +108,7 @@ function nest(op: number, mode: Mode): number[] {
  */
 export function broadcastModuleBytes(): Uint8Array<ArrayBuffer> {
   const fns = Object.entries(BROADCAST_OPS).flatMap(([k, op]) =>
-    MODES.map((m) => ({ name: `${k}_${m}`, body: nest(op, m) }))
+    DTYPES.flatMap((t) => MODES.map((m) => ({ name: `${k}_${t}_${m}`, body: nest(op[t], m) })))
   );
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
@@ -146,7 +148,7 @@ function nestsOf(wasm: BackendWasm): Record<string, Nest> | null {
 }
 
 /**
- * `a op b` for float32 a and b of different shapes that broadcast (op a kernel name of
+ * `a op b` for float32 (or int32) a and b of different shapes that broadcast (op a kernel name of
  * {@link BROADCAST_OPS}), or null when this loop nest does not cover them (equal shapes, other
  * dtypes, an output of rank > 4, a last axis that is not a multiple of 4 where read as a
  * vector, both operands scalar along it): the caller keeps the stock kernel.
@@ -169,7 +171,9 @@ export function broadcastBinary(
   b: tf.TensorInfo,
   wasm: BackendWasm,
 ): tf.TensorInfo | null {
-  if (a.dtype !== "float32" || b.dtype !== "float32" || !(kernel in BROADCAST_OPS)) return null;
+  const dtype = a.dtype;
+  if ((dtype !== "float32" && dtype !== "int32") || b.dtype !== dtype) return null;
+  if (!(kernel in BROADCAST_OPS)) return null;
   if (a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i])) return null;
   const shape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
   const rank = shape.length;
@@ -187,9 +191,9 @@ export function broadcastBinary(
       k,
     ) => (s[k] === 1 ? 0 : 4 * row * s.slice(k + 1, 3).reduce((x, y) => x * y, 1)));
   };
-  const f = nestsOf(wasm)?.[`${kernel}_${mode}`];
+  const f = nestsOf(wasm)?.[`${kernel}_${dtype}_${mode}`];
   if (f === undefined) return null;
-  const out = wasm.makeOutput(shape, "float32");
+  const out = wasm.makeOutput(shape, dtype);
   const w = wasm as unknown as WasmInternals;
   const at = (t: tf.TensorInfo) => w.dataIdMap.get(t.dataId).memoryOffset;
   f(at(out), at(a), at(b), out4[0], out4[1], out4[2], L / 4, ...strides(a4), ...strides(b4));

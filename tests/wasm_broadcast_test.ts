@@ -12,7 +12,7 @@ Deno.test("broadcast module validates", () => {
   assert.ok(WebAssembly.validate(broadcastModuleBytes()));
 });
 
-Deno.test("wasm broadcasting Multiply, Add, Sub = the stock kernels bit for bit", async () => {
+Deno.test("wasm broadcasting Multiply, Add, Sub = the stock kernels bit for bit (float32, int32)", async () => {
   await tf.setBackend("wasm");
   const cases: [number[], number[]][] = [
     [[8192, 1, 1, 32], [8192, 1, 2, 32]], // the cross-attention's shapes
@@ -29,9 +29,12 @@ Deno.test("wasm broadcasting Multiply, Add, Sub = the stock kernels bit for bit"
     [[2, 3, 4, 5, 8], [2, 1, 4, 1, 8]], // rank 5: stock
     [[2, 4], [2, 4]], // same shapes: stock
   ];
-  for (const [i, [sa, sb]] of cases.entries()) {
+  for (const [i, [sa, sb]] of [...cases, ...cases.slice(5, 9)].entries()) {
     tf.tidy(() => {
-      const a = r(sa, 2 * i + 1), b = r(sb, 2 * i + 2);
+      // the last 4 cases again as int32 (wrapping products of large values included)
+      const int = i >= cases.length;
+      const cast = (t: tf.Tensor) => int ? tf.cast(tf.mul(t, 1e5), "int32") : t;
+      const a = cast(r(sa, 2 * i + 1)), b = cast(r(sb, 2 * i + 2));
       for (const op of [tf.mul, tf.add, tf.sub]) {
         for (const [x, y] of [[a, b], [b, a]]) {
           const run = (on: boolean) => {
@@ -68,7 +71,8 @@ Deno.test("broadcastBinary covers the cross-attention's shapes and declines othe
   assert.ok(covered([2, 2048], [2, 1]));
   assert.ok(!covered([2, 4], [2, 4])); // same shapes
   assert.ok(!covered([2, 6], [2, 1])); // 6 values a row
-  assert.ok(!covered([2, 8], [2, 1], "int32"));
+  assert.ok(covered([2, 8], [2, 1], "int32"));
+  assert.ok(!covered([2, 8], [2, 1], "bool"));
   assert.ok(!covered([2, 1, 1, 1, 8], [1, 2, 1, 1, 8]));
   // special values go through the same single operation
   const a = tf.tensor2d([[NaN, -0, Infinity, 1e-45, -1, 0, 3e38, 2]]);
