@@ -5,7 +5,7 @@
  *
  * usage: deno task bench [--presets tiny,small,medium] [--steps 5] [--warmup 2] [--stock]
  *        [--batch B] [--seq T] [--json out/bench.json] [--profile] [--top 25] [--diagnose]
- *        [--workers N] [--by-shape] [--micro R]
+ *        [--workers N] [--by-shape] [--micro R] [--attn-tuning F] [--no-host-cache]
  * Backend: automatic (webgpu on a real GPU, else wasm), or `BLT_BACKEND=wasm|webgpu|cpu`.
  * `--stock` keeps tfjs's own webgpu kernels (no lib/gpu kernels), for the before/after column.
  * `--profile`: after the timed steps, one more step counts GPU dispatches / queue submits /
@@ -15,6 +15,9 @@
  * largest parameters against maxStorageBufferBindingSize / maxBufferSize; traces model creation
  * and the first step in WebGPU error scopes so the first GPU error names its tfjs kernel.
  * `--workers N`: the trainer's data-parallel CPU workers (`TrainConfig.workers`; wasm/cpu only).
+ * `--attn-tuning F`: applies the fused attention forms of `bench/attention_sweep.ts --json F`
+ * (`{ "best": { "forward@32": {...}, ... } }`) before the steps, for a before/after in one run.
+ * `--no-host-cache`: webgpu without lib/gpu/host_cache.ts's caches (uniforms, bind groups).
  *
  * @module
  */
@@ -43,7 +46,13 @@ import {
   summariseKernels,
   traceKernelErrors,
 } from "../lib/gpu/profile.ts";
-import { resolvedRowsPerThread } from "../lib/gpu/attention.ts";
+import { hostCacheStats, setHostCaching } from "../lib/gpu/host_cache.ts";
+import {
+  type AttnKernelKind,
+  type AttnTuning,
+  resolvedRowsPerThread,
+  setAttentionTuning,
+} from "../lib/gpu/attention.ts";
 
 /** Batch shapes of the benchmark presets (DESIGN.md's table; the peer uses the same). */
 export const BENCH_SHAPES: Readonly<Record<string, { seq: number; batch: number }>> = {
@@ -67,6 +76,10 @@ export interface BenchRow {
   readonly seq: number;
   readonly params: number;
   readonly msPerStep: number;
+  /** Median ms the host spent queueing forward, backward and clip (StepMetrics.queueSeconds). */
+  readonly queueMs?: number;
+  /** Median ms then spent waiting for the step's read-back (StepMetrics.readBackSeconds). */
+  readonly readBackMs?: number;
   readonly bytesPerSecond: number;
   readonly tflops: number;
   readonly mfu: number | null;
@@ -101,6 +114,8 @@ export interface BenchOptions {
   readonly workers?: number;
   /** Where profile and diagnosis lines go (default console.log). */
   readonly log?: (line: string) => void;
+  /** Called after each training step with its 1-based number (e.g. bench/gpu_host_profile.ts). */
+  readonly onStep?: (step: number) => void;
 }
 
 // The backend's members read here (tfjs-backend-webgpu 4.22.0).
@@ -264,6 +279,7 @@ async function runPreset(
       callbacks: {
         onStep: async (m) => {
           history.push(m);
+          opts.onStep?.(m.step);
           // tfjs-webgpu reports its buffer pool as numBytesAllocatedInGPU (used + free buffers).
           const mem = tf.memory() as tf.MemoryInfo & { numBytesAllocatedInGPU?: number };
           peak = Math.max(peak, mem.numBytesAllocatedInGPU ?? mem.numBytes);
@@ -313,6 +329,23 @@ async function runPreset(
   }
   const timed = history.slice(opts.warmup, P);
   const seconds = median(timed.map((m) => m.seconds));
+  if (opts.backend === "webgpu") {
+    const c = hostCacheStats();
+    log(
+      `${preset}: host caches ${c.enabled ? "on" : "off"}: uniforms ${c.uniformHits} hits / ` +
+        `${c.uniformMisses} misses, bind groups ${c.bindGroupHits} / ${c.bindGroupMisses}, ` +
+        `${c.uploads} uploads by writeBuffer (so far)`,
+    );
+  }
+  const queueMs = median(timed.map((m) => (m.queueSeconds ?? NaN) * 1000));
+  const readBackMs = median(timed.map((m) => (m.readBackSeconds ?? NaN) * 1000));
+  log(
+    `${preset}: per step (medians) ${(seconds * 1000).toFixed(1)} ms = host queueing forward, ` +
+      `backward and clip ${queueMs.toFixed(1)} ms + until the read-back arrived (next batch ` +
+      `prepared meanwhile) ${readBackMs.toFixed(1)} ms + the update and the rest ${
+        (seconds * 1000 - queueMs - readBackMs).toFixed(1)
+      } ms`,
+  );
   const tflops = (flopsPerByte * batch * seq) / seconds / 1e12;
   const fp32Peak = FP32_PEAK_TFLOPS.find(([re]) => re.test(opts.adapter))?.[1] ?? null;
   for (const v of model.namedVariables().values()) v.dispose();
@@ -325,6 +358,8 @@ async function runPreset(
     seq,
     params,
     msPerStep: seconds * 1000,
+    queueMs,
+    readBackMs,
     bytesPerSecond: (batch * seq) / seconds,
     tflops,
     mfu: fp32Peak === null ? null : tflops / fp32Peak,
@@ -410,6 +445,19 @@ if (import.meta.main) {
   if (choice.backend === "webgpu") adapter = choice.reason;
   const kernels = choice.backend === "webgpu" ? (stock ? "stock" : "ours") : "n/a";
   if (diagnose) { for (const line of await describeGpu()) console.log(line); }
+  if (args.includes("--no-host-cache")) setHostCaching(false);
+  const tuningFile = arg(args, "attn-tuning");
+  if (tuningFile !== undefined) {
+    const best = (JSON.parse(await Deno.readTextFile(tuningFile)) as {
+      best?: Record<string, AttnTuning>;
+    }).best;
+    if (best === undefined) throw new Error(`--attn-tuning ${tuningFile}: no "best" entry`);
+    for (const [key, form] of Object.entries(best)) {
+      const [kind, d] = key.split("@");
+      setAttentionTuning(kind as AttnKernelKind, form, d === undefined ? undefined : Number(d));
+    }
+    console.log(`fused attention forms from ${tuningFile}: ${JSON.stringify(best)}`);
+  }
   if (kernels === "ours") {
     const r = (["forward", "dq", "dkv"] as const).map((k) =>
       `${k} ${resolvedRowsPerThread(k, 32)}/${resolvedRowsPerThread(k, 64)}`

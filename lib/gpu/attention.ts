@@ -12,6 +12,7 @@ import { dispatch, webgpuBackend } from "./dispatch.ts";
 import {
   type AttnRowsPerThread,
   attnRowsPerWorkgroup,
+  attnThreads,
   type AttnVariant,
 } from "./attention_wgsl.ts";
 import {
@@ -79,11 +80,7 @@ export function attentionUnrolled(): boolean {
 export type AttnKernelKind = "forward" | "dq" | "dkv";
 
 /**
- * Rows per thread chosen by "auto", from the H100 measurement of 2026-11-22 14:52 UTC
- * (bench/gpu_kernels.ts --rows-per-thread 1,2,4; ms per call at [16,8,4096,32] R = 1 → 2:
- * forward 28.4 → 14.4, dQ 16.1 → 12.3, dK/dV 19.4 → 24.2; at headDim 64 R = 2 helped the
- * forward of one shape (8.9 → 4.4 ms) and not another (7.5 → 8.2), and slowed dQ and dK/dV;
- * R = 4 was slower everywhere but one forward). Pure.
+ * Rows per thread chosen by "auto" on NVIDIA GPUs: {@link autoTuning}'s rows. Pure.
  *
  * @example
  * ```ts
@@ -92,9 +89,33 @@ export type AttnKernelKind = "forward" | "dq" | "dkv";
  * ```
  */
 export function autoRowsPerThread(kind: AttnKernelKind, headDim: number): AttnRowsPerThread {
-  if (kind === "forward") return headDim <= 64 ? 2 : 1;
-  if (kind === "dq") return headDim <= 32 ? 2 : 1;
-  return 1;
+  return autoTuning(kind, headDim).rows ?? 1;
+}
+
+/**
+ * The form "auto" picks on NVIDIA GPUs, from the H100 sweep of 2026-11-22 18:31 UTC
+ * (`bench/attention_sweep.ts`, GPU timestamps, causal, the small and medium presets' shapes;
+ * bench/README.md): every kernel splits its blocks (unmasked bodies below the diagonal);
+ * headDim ≤ 32 (the local layers): forward and dQ 2 rows per thread, dK/dV 1, all in workgroups
+ * of 128 threads (small local [16,8,4096,32] forward ≈ 9 → 5.5 ms, dQ 18.6 → 8.3, dK/dV 18.2 →
+ * 10.1); headDim > 32 (the global layers): one row per thread, dQ in 128 threads, the forward
+ * scoring 4 keys per chunk (medium global [16,16,1025,64] forward 15.6 → 3.6 ms, dQ 6.5 → 3.4,
+ * dK/dV 8.1 → 7.7). Head sizes other than 32 and 64 take the nearer one's form (unmeasured).
+ * Pure.
+ *
+ * @example
+ * ```ts
+ * import { autoTuning } from "./attention.ts";
+ * console.log(autoTuning("dkv", 32)); // { rows: 1, split: true, threads: 128 }
+ * ```
+ */
+export function autoTuning(kind: AttnKernelKind, headDim: number): AttnTuning {
+  const local = headDim <= 32;
+  if (kind === "forward") {
+    return local ? { rows: 2, split: true, threads: 128 } : { rows: 1, split: true, scoreChunk: 4 };
+  }
+  if (kind === "dq") return { rows: local ? 2 : 1, split: true, threads: 128 };
+  return local ? { rows: 1, split: true, threads: 128 } : { rows: 1, split: true };
 }
 
 let rowsPerThread: AttnRowsPerThread | "auto" = "auto";
@@ -115,12 +136,16 @@ const NVIDIA_VENDORS = new Set(["4318", "0x10de", "nvidia"]);
  */
 export function resolvedRowsPerThread(kind: AttnKernelKind, headDim: number): AttnRowsPerThread {
   if (rowsPerThread !== "auto") return rowsPerThread;
+  return onNvidia() ? autoRowsPerThread(kind, headDim) : 1;
+}
+
+function onNvidia(): boolean {
   const vendor = tf.getBackend() === "webgpu"
     ? String(
       (tf.backend() as unknown as { adapterInfo?: { vendor?: string } }).adapterInfo?.vendor ?? "",
     ).toLowerCase()
     : "";
-  return NVIDIA_VENDORS.has(vendor) ? autoRowsPerThread(kind, headDim) : 1;
+  return NVIDIA_VENDORS.has(vendor);
 }
 
 /**
@@ -184,15 +209,110 @@ export function setAttentionScoreChunk(ch: number | "auto"): void {
   scoreChunk = ch;
 }
 
+/** Per-kernel overrides of the generated form (`setAttentionTuning`). */
+export interface AttnTuning {
+  /** Rows per thread (overrides `setAttentionRowsPerThread` for this kernel). */
+  readonly rows?: AttnRowsPerThread;
+  /** Threads per workgroup: 32, 64 (default), 128 or 256. */
+  readonly threads?: number;
+  /** Unmasked bodies for the staged blocks every row sees whole (`AttnVariant.split`). */
+  readonly split?: boolean;
+  /** Keys per score chunk (forward only; overrides `setAttentionScoreChunk`). */
+  readonly scoreChunk?: number;
+}
+
+/** Overrides by `kind` (every head size) and `kind@headDim` (that head size, preferred). */
+const tunings = new Map<string, AttnTuning>();
+const KINDS: readonly AttnKernelKind[] = ["forward", "dq", "dkv"];
+
+/**
+ * Overrides the generated form of one fused attention kernel for later calls (`{}` clears them):
+ * rows per thread, workgroup size, split blocks, the forward's score chunk; for one head size
+ * when `headDim` is given (it wins over the kind-wide setting). Results equal the default form
+ * up to float rounding; for tuning with `bench/gpu_kernels.ts --sweep`.
+ *
+ * @example
+ * ```ts
+ * import { attentionTuning, setAttentionTuning } from "./attention.ts";
+ * setAttentionTuning("dkv", { threads: 128, split: true });
+ * console.log(attentionTuning("dkv").threads); // 128
+ * setAttentionTuning("dkv", {});
+ * ```
+ */
+export function setAttentionTuning(
+  kind: AttnKernelKind,
+  tuning: AttnTuning,
+  headDim?: number,
+): void {
+  if (!KINDS.includes(kind)) {
+    throw new Error(`setAttentionTuning: kind must be forward, dq or dkv, found '${kind}'`);
+  }
+  const t = tuning ?? {};
+  if (t.rows !== undefined && ![1, 2, 4].includes(t.rows)) {
+    throw new Error(`setAttentionTuning: rows must be 1, 2 or 4, found ${t.rows}`);
+  }
+  if (t.threads !== undefined) attnThreads({ headDim: 4, hasDoc: false, threads: t.threads });
+  if (t.split !== undefined && typeof t.split !== "boolean") {
+    throw new Error(`setAttentionTuning: split must be a boolean, found ${typeof t.split}`);
+  }
+  if (t.scoreChunk !== undefined && (!Number.isInteger(t.scoreChunk) || t.scoreChunk < 1)) {
+    throw new Error(
+      `setAttentionTuning: scoreChunk must be a whole number ≥ 1, found ${t.scoreChunk}`,
+    );
+  }
+  if (headDim !== undefined && (!Number.isInteger(headDim) || headDim < 4 || headDim % 4 !== 0)) {
+    throw new Error(`setAttentionTuning: headDim must be a multiple of 4, found ${headDim}`);
+  }
+  const key = headDim === undefined ? kind : `${kind}@${headDim}`;
+  if (Object.keys(t).length === 0) tunings.delete(key);
+  else tunings.set(key, Object.freeze({ ...t }));
+}
+
+/**
+ * Clears every `setAttentionTuning` override (all kinds and head sizes).
+ *
+ * @example
+ * ```ts
+ * import { clearAttentionTuning } from "./attention.ts";
+ * clearAttentionTuning();
+ * ```
+ */
+export function clearAttentionTuning(): void {
+  tunings.clear();
+}
+
+/**
+ * The overrides `setAttentionTuning` set for one kernel.
+ *
+ * @example
+ * ```ts
+ * import { attentionTuning } from "./attention.ts";
+ * console.log(attentionTuning("forward")); // {}
+ * ```
+ */
+export function attentionTuning(kind: AttnKernelKind, headDim?: number): AttnTuning {
+  return (headDim === undefined ? undefined : tunings.get(`${kind}@${headDim}`)) ??
+    tunings.get(kind) ?? {};
+}
+
 function variantOf(q: tf.TensorInfo, hasDoc: boolean, kind: AttnKernelKind): AttnVariant {
   const headDim = q.shape[3];
-  const rows = resolvedRowsPerThread(kind, headDim);
+  const set = attentionTuning(kind, headDim);
+  // "auto" on NVIDIA: the measured form, unless rows or a tuning were set explicitly.
+  const t = Object.keys(set).length === 0 && rowsPerThread === "auto" && onNvidia()
+    ? autoTuning(kind, headDim)
+    : set;
+  const rows = t.rows ?? resolvedRowsPerThread(kind, headDim);
+  const chunk = t.scoreChunk ?? (scoreChunk === "auto" ? undefined : scoreChunk);
+  const chunked = kind === "forward" && (rows > 1 || t.threads !== undefined || t.split === true);
   return {
     headDim,
     hasDoc,
     unrolled: unrolledForm,
     rows,
-    ...(scoreChunk === "auto" || kind !== "forward" || rows === 1 ? {} : { scoreChunk }),
+    ...(t.threads === undefined ? {} : { threads: t.threads }),
+    ...(t.split === undefined ? {} : { split: t.split }),
+    ...(chunk === undefined || !chunked ? {} : { scoreChunk: chunk }),
   };
 }
 
@@ -213,7 +333,7 @@ function grid(q: tf.TensorInfo, v: AttnVariant): [number, number, number] {
 function variantKey(name: string, v: AttnVariant): string {
   return `${name}_d${v.headDim}${v.hasDoc ? "_doc" : ""}${v.unrolled ? "_u" : ""}_r${v.rows ?? 1}${
     v.scoreChunk === undefined ? "" : `_c${v.scoreChunk}`
-  }`;
+  }${v.threads === undefined ? "" : `_t${v.threads}`}${v.split ? "_s" : ""}`;
 }
 
 function backwardConfig(

@@ -22,10 +22,11 @@ import { type Lane, type RegForm, regForm, type Row } from "./attention_regs.ts"
 import {
   attentionForwardWgsl,
   attentionPrelude,
-  ATTN_ROWS,
   attnBlock,
+  attnThreads,
   type AttnVariant,
   regsOf,
+  usesRowsGenerator,
 } from "./attention_wgsl.ts";
 import { attentionBackwardDkvWgsl, attentionBackwardDqWgsl } from "./attention_backward_wgsl.ts";
 
@@ -99,6 +100,26 @@ const QUERY_RANGE = `      hi = last + 1u;
 const KEY_RANGE = `      lo = first;
       if (u.window != 0u) { hi = min(u.T, last + u.window); }`;
 
+/**
+ * Whether every query row [first, last] of the workgroup sees every key of the staged block
+ * [j0, j0 + BLK) (forward, dQ): inside [lo, hi), on or below the causal diagonal, inside the
+ * window, no document ids. Workgroup-uniform.
+ */
+const QUERY_FULL = "j0 + BLK <= hi && !HAS_DOC && (u.causal == 0u || " +
+  "(j0 + BLK <= first + 1u && (u.window == 0u || last < j0 + u.window)))";
+/** As QUERY_FULL for key rows [first, last] and the staged query block [i0, i0 + BLK) (dK/dV). */
+const KEY_FULL = "i0 + BLK <= hi && !HAS_DOC && (u.causal == 0u || " +
+  "(i0 >= last && (u.window == 0u || i0 + BLK < first + u.window + 1u)))";
+
+/**
+ * The staged block's work: `body(true)` (masked) unless the variant splits blocks, then
+ * `body(false)` for blocks where `full` holds and `body(true)` for the rest.
+ */
+function splitBlocks(v: AttnVariant, full: string, body: (masked: boolean) => string): string {
+  if (v.split !== true) return body(true);
+  return `    if (${full}) {\n${body(false)}\n    } else {\n${body(true)}\n    }`;
+}
+
 /** Per-row indices: `${idx}${r}` (unclamped), `${idx}c${r}` (clamped) and `myDoc${r}`. */
 function rowIndices(v: AttnVariant, idx: string): string {
   return rowsOf(v).map((r) =>
@@ -109,7 +130,7 @@ function rowIndices(v: AttnVariant, idx: string): string {
 }
 
 function header(v: AttnVariant, causalRange: string, idx: string): string {
-  return `@compute @workgroup_size(${ATTN_ROWS}, 1, 1)
+  return `@compute @workgroup_size(${attnThreads(v)}, 1, 1)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let bh = wid.y;
   let b = bh / u.H;
@@ -145,13 +166,13 @@ function declAll(r: RegForm, v: AttnVariant, names: readonly string[]): string {
  */
 export function attentionForwardRowsWgsl(v: AttnVariant): string {
   checkRows(v, "forward");
-  if ((v.rows ?? 1) === 1) return attentionForwardWgsl(v);
+  if (!usesRowsGenerator(v)) return attentionForwardWgsl(v);
   const inputs = ["Q", "K", "V", ...(v.hasDoc ? ["DOC"] : [])];
   const r = regsOf(v);
   const rows = rowsOf(v);
   const ch = regForm(v.headDim / 4, attnScoreChunk(v), v.unrolled === true, "CH");
   const each = (f: (row: number) => string) => rows.map(f);
-  const score = (w: Row): string[] => [
+  const score = (masked: boolean) => (w: Row): string[] => [
     `let jj = c0 + ${w.at};`,
     `let j = j0 + jj;`,
     ...each((x) => `var a${x} = vec4<f32>(0.0);`),
@@ -163,17 +184,21 @@ export function attentionForwardRowsWgsl(v: AttnVariant): string {
       ),
     ])),
     ...each((y) =>
-      `${w.reg(file("s", y))} = select(NEG, ${
-        hsum(`a${y}`)
-      }, j < hi && allowed(ic${y}, j, myDoc${y}, sDoc[jj]));`
+      masked
+        ? `${w.reg(file("s", y))} = select(NEG, ${
+          hsum(`a${y}`)
+        }, j < hi && allowed(ic${y}, j, myDoc${y}, sDoc[jj]));`
+        : `${w.reg(file("s", y))} = ${hsum(`a${y}`)};`
     ),
     ...each((y) => `mb${y} = max(mb${y}, ${w.reg(file("s", y))});`),
   ];
-  const accumulate = (w: Row): string[] => [
+  const accumulate = (masked: boolean) => (w: Row): string[] => [
     `let jj = c0 + ${w.at};`,
     ...each((y) => {
       const s = w.reg(file("s", y));
-      return `let p${y} = select(0.0, exp(${s} - m${y}), ${s} > NEG); l${y} += p${y};`;
+      return masked
+        ? `let p${y} = select(0.0, exp(${s} - m${y}), ${s} > NEG); l${y} += p${y};`
+        : `let p${y} = exp(${s} - m${y}); l${y} += p${y};`;
     }),
     ...lines(r.eachD("", (x) => [
       laneBlock(
@@ -183,6 +208,19 @@ export function attentionForwardRowsWgsl(v: AttnVariant): string {
       ),
     ])),
   ];
+  const chunkLoop = (masked: boolean): string =>
+    `    for (var c0 = 0u; c0 < BLK; c0 += CH) {
+${each((y) => ch.declRows("      ", file("s", y))).join("\n")}
+${each((y) => `      var mb${y} = m${y};`).join("\n")}
+${ch.eachRow("      ", score(masked), "cc")}
+${
+      each((y) =>
+        `      let corr${y} = exp(m${y} - mb${y});\n      m${y} = mb${y};\n      l${y} = l${y} * corr${y};\n` +
+        r.eachD("      ", (x) => [`${x.reg(file("o", y))} = ${x.reg(file("o", y))} * corr${y};`])
+      ).join("\n")
+    }
+${ch.eachRow("      ", accumulate(masked), "cc")}
+    }`;
   return attentionPrelude(v, inputs, ["O", "LSE"]) + /* wgsl */ `const CH = ${attnScoreChunk(v)}u;
 
 ${header(v, QUERY_RANGE, "i")}
@@ -195,20 +233,9 @@ ${
 ${each((y) => `  var m${y} = NEG;\n  var l${y} = 0.0;`).join("\n")}
   for (var j0 = lo; j0 < hi; j0 += BLK) {
 ${stage("j0", "K", "V")}
-    if (lid.x < BLK) { sDoc[lid.x] = docAt(b, min(j0 + lid.x, u.T - 1u)); }
+    for (var e = lid.x; e < BLK; e += THREADS) { sDoc[e] = docAt(b, min(j0 + e, u.T - 1u)); }
     workgroupBarrier();
-    for (var c0 = 0u; c0 < BLK; c0 += CH) {
-${each((y) => ch.declRows("      ", file("s", y))).join("\n")}
-${each((y) => `      var mb${y} = m${y};`).join("\n")}
-${ch.eachRow("      ", score, "cc")}
-${
-    each((y) =>
-      `      let corr${y} = exp(m${y} - mb${y});\n      m${y} = mb${y};\n      l${y} = l${y} * corr${y};\n` +
-      r.eachD("      ", (x) => [`${x.reg(file("o", y))} = ${x.reg(file("o", y))} * corr${y};`])
-    ).join("\n")
-  }
-${ch.eachRow("      ", accumulate, "cc")}
-    }
+${splitBlocks(v, QUERY_FULL, chunkLoop)}
     workgroupBarrier();
   }
 ${
@@ -236,37 +263,40 @@ ${
  */
 export function attentionBackwardDqRowsWgsl(v: AttnVariant): string {
   checkRows(v, "dQ");
-  if ((v.rows ?? 1) === 1) return attentionBackwardDqWgsl(v);
+  if (!usesRowsGenerator(v)) return attentionBackwardDqWgsl(v);
   const inputs = ["Q", "K", "V", "DO", "STATS", ...(v.hasDoc ? ["DOC"] : [])];
   const r = regsOf(v);
   const rows = rowsOf(v);
   const each = (f: (row: number) => string) => rows.map(f);
   // The staged-row loop stays a loop in both forms (it indexes only workgroup memory), as in
   // attention_backward_wgsl.ts.
-  const loop = regForm(1, 1, false).eachRow("    ", (w) => [
-    `let j = j0 + ${w.at};`,
-    `if (j < hi) {`,
-    ...each((y) => `  var sv${y} = vec4<f32>(0.0); var dpv${y} = vec4<f32>(0.0);`),
-    ...lines(r.eachD("  ", (x) => [
-      laneBlock(x, [["kk", `sA[${x.tile(w.jj)}]`], ["vv", `sB[${x.tile(w.jj)}]`]], [
-        ...each((y) => `sv${y} = fma(REG(${file("q", y)}), kk, sv${y});`),
-        ...each((y) => `dpv${y} = fma(REG(${file("dO", y)}), vv, dpv${y});`),
-      ]),
-    ])),
-    ...each((y) =>
-      `  let p${y} = select(0.0, exp(${hsum(`sv${y}`)} - lse${y}), ` +
-      `allowed(ic${y}, j, myDoc${y}, sDoc[${w.at}]));\n` +
-      `  let ds${y} = p${y} * (${hsum(`dpv${y}`)} - delta${y});`
-    ).flatMap(lines),
-    ...lines(r.eachD("  ", (x) => [
-      laneBlock(
-        x,
-        [["kk", `sA[${x.tile(w.jj)}]`]],
-        each((y) => `REG(${file("dq", y)}) = fma(vec4<f32>(ds${y}), kk, REG(${file("dq", y)}));`),
-      ),
-    ])),
-    `}`,
-  ]);
+  const loop = (masked: boolean) =>
+    regForm(1, 1, false).eachRow("    ", (w) => [
+      `let j = j0 + ${w.at};`,
+      masked ? `if (j < hi) {` : `{`,
+      ...each((y) => `  var sv${y} = vec4<f32>(0.0); var dpv${y} = vec4<f32>(0.0);`),
+      ...lines(r.eachD("  ", (x) => [
+        laneBlock(x, [["kk", `sA[${x.tile(w.jj)}]`], ["vv", `sB[${x.tile(w.jj)}]`]], [
+          ...each((y) => `sv${y} = fma(REG(${file("q", y)}), kk, sv${y});`),
+          ...each((y) => `dpv${y} = fma(REG(${file("dO", y)}), vv, dpv${y});`),
+        ]),
+      ])),
+      ...each((y) =>
+        (masked
+          ? `  let p${y} = select(0.0, exp(${hsum(`sv${y}`)} - lse${y}), ` +
+            `allowed(ic${y}, j, myDoc${y}, sDoc[${w.at}]));\n`
+          : `  let p${y} = exp(${hsum(`sv${y}`)} - lse${y});\n`) +
+        `  let ds${y} = p${y} * (${hsum(`dpv${y}`)} - delta${y});`
+      ).flatMap(lines),
+      ...lines(r.eachD("  ", (x) => [
+        laneBlock(
+          x,
+          [["kk", `sA[${x.tile(w.jj)}]`]],
+          each((y) => `REG(${file("dq", y)}) = fma(vec4<f32>(ds${y}), kk, REG(${file("dq", y)}));`),
+        ),
+      ])),
+      `}`,
+    ]);
   return attentionPrelude(v, inputs, ["DQ"]) + /* wgsl */ `
 ${header(v, QUERY_RANGE, "i")}
 ${declAll(r, v, ["q", "dO", "dq"])}
@@ -281,9 +311,9 @@ ${
   }
   for (var j0 = lo; j0 < hi; j0 += BLK) {
 ${stage("j0", "K", "V")}
-    if (lid.x < BLK) { sDoc[lid.x] = docAt(b, min(j0 + lid.x, u.T - 1u)); }
+    for (var e = lid.x; e < BLK; e += THREADS) { sDoc[e] = docAt(b, min(j0 + e, u.T - 1u)); }
     workgroupBarrier();
-${loop}
+${splitBlocks(v, QUERY_FULL, loop)}
     workgroupBarrier();
   }
 ${
@@ -312,37 +342,42 @@ ${
  */
 export function attentionBackwardDkvRowsWgsl(v: AttnVariant): string {
   checkRows(v, "dK/dV");
-  if ((v.rows ?? 1) === 1) return attentionBackwardDkvWgsl(v);
+  if (!usesRowsGenerator(v)) return attentionBackwardDkvWgsl(v);
   const inputs = ["Q", "K", "V", "DO", "STATS", ...(v.hasDoc ? ["DOC"] : [])];
   const r = regsOf(v);
   const rows = rowsOf(v);
   const each = (f: (row: number) => string) => rows.map(f);
-  const loop = regForm(1, 1, false).eachRow("    ", (w) => [
-    `let i = i0 + ${w.at};`,
-    `if (i < hi) {`,
-    ...each((y) => `  var sv${y} = vec4<f32>(0.0); var dpv${y} = vec4<f32>(0.0);`),
-    ...lines(r.eachD("  ", (x) => [
-      laneBlock(x, [["qq", `sA[${x.tile(w.jj)}]`], ["gg", `sB[${x.tile(w.jj)}]`]], [
-        ...each((y) => `sv${y} = fma(qq, REG(${file("k", y)}), sv${y});`),
-        ...each((y) => `dpv${y} = fma(gg, REG(${file("v", y)}), dpv${y});`),
-      ]),
-    ])),
-    `  let lse = sLse[${w.at}]; let delta = sDelta[${w.at}]; let di = sDoc[${w.at}];`,
-    ...each((y) =>
-      `  let p${y} = select(0.0, exp(${hsum(`sv${y}`)} - lse), ` +
-      `allowed(i, jc${y}, di, myDoc${y}));\n` +
-      `  let ds${y} = p${y} * (${hsum(`dpv${y}`)} - delta);`
-    ).flatMap(lines),
-    ...lines(r.eachD("  ", (x) => [
-      laneBlock(x, [["qq", `sA[${x.tile(w.jj)}]`], ["gg", `sB[${x.tile(w.jj)}]`]], [
-        ...each((y) => `REG(${file("dv", y)}) = fma(vec4<f32>(p${y}), gg, REG(${file("dv", y)}));`),
-        ...each((y) =>
-          `REG(${file("dk", y)}) = fma(vec4<f32>(ds${y}), qq, REG(${file("dk", y)}));`
-        ),
-      ]),
-    ])),
-    `}`,
-  ], "ii");
+  const loop = (masked: boolean) =>
+    regForm(1, 1, false).eachRow("    ", (w) => [
+      `let i = i0 + ${w.at};`,
+      masked ? `if (i < hi) {` : `{`,
+      ...each((y) => `  var sv${y} = vec4<f32>(0.0); var dpv${y} = vec4<f32>(0.0);`),
+      ...lines(r.eachD("  ", (x) => [
+        laneBlock(x, [["qq", `sA[${x.tile(w.jj)}]`], ["gg", `sB[${x.tile(w.jj)}]`]], [
+          ...each((y) => `sv${y} = fma(qq, REG(${file("k", y)}), sv${y});`),
+          ...each((y) => `dpv${y} = fma(gg, REG(${file("v", y)}), dpv${y});`),
+        ]),
+      ])),
+      `  let lse = sLse[${w.at}]; let delta = sDelta[${w.at}]; let di = sDoc[${w.at}];`,
+      ...each((y) =>
+        (masked
+          ? `  let p${y} = select(0.0, exp(${hsum(`sv${y}`)} - lse), ` +
+            `allowed(i, jc${y}, di, myDoc${y}));\n`
+          : `  let p${y} = exp(${hsum(`sv${y}`)} - lse);\n`) +
+        `  let ds${y} = p${y} * (${hsum(`dpv${y}`)} - delta);`
+      ).flatMap(lines),
+      ...lines(r.eachD("  ", (x) => [
+        laneBlock(x, [["qq", `sA[${x.tile(w.jj)}]`], ["gg", `sB[${x.tile(w.jj)}]`]], [
+          ...each((y) =>
+            `REG(${file("dv", y)}) = fma(vec4<f32>(p${y}), gg, REG(${file("dv", y)}));`
+          ),
+          ...each((y) =>
+            `REG(${file("dk", y)}) = fma(vec4<f32>(ds${y}), qq, REG(${file("dk", y)}));`
+          ),
+        ]),
+      ])),
+      `}`,
+    ], "ii");
   return attentionPrelude(v, inputs, ["DK", "DV"]) + /* wgsl */ `
 var<workgroup> sLse: array<f32, BLK>;
 var<workgroup> sDelta: array<f32, BLK>;
@@ -359,14 +394,14 @@ ${
   }
   for (var i0 = lo; i0 < hi; i0 += BLK) {
 ${stage("i0", "Q", "DO")}
-    if (lid.x < BLK) {
-      let i = min(i0 + lid.x, u.T - 1u);
-      sDoc[lid.x] = docAt(b, i);
-      sLse[lid.x] = STATS[bh * u.T + i].x;
-      sDelta[lid.x] = STATS[bh * u.T + i].y;
+    for (var e = lid.x; e < BLK; e += THREADS) {
+      let i = min(i0 + e, u.T - 1u);
+      sDoc[e] = docAt(b, i);
+      sLse[e] = STATS[bh * u.T + i].x;
+      sDelta[e] = STATS[bh * u.T + i].y;
     }
     workgroupBarrier();
-${loop}
+${splitBlocks(v, KEY_FULL, loop)}
     workgroupBarrier();
   }
 ${

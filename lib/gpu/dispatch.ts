@@ -196,6 +196,26 @@ export async function gpuFinish(backend: WebGPUBackend): Promise<void> {
 }
 
 /**
+ * Submits every dispatch recorded so far without waiting (tfjs-webgpu submits every
+ * `WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE` dispatches and on read-backs). No-op off webgpu. The trainer
+ * calls it before preparing the next batch on the host, so the GPU runs meanwhile.
+ *
+ * @example
+ * ```ts
+ * import { gpuFlush } from "./dispatch.ts";
+ * gpuFlush(); // nothing to do off webgpu
+ * ```
+ */
+export function gpuFlush(): void {
+  if (tf.getBackend() !== "webgpu") return;
+  const b = tf.backend() as unknown as BackendInternals;
+  if (b.commandEncoder != null) {
+    b.endComputePassEncoder();
+    b.submitQueue();
+  }
+}
+
+/**
  * A 2-D workgroup grid covering `count` items with `perGroup` items per workgroup (WebGPU caps
  * each dimension at 65535). Shaders recover the flat group as `wid.y * nwg.x + wid.x`.
  *

@@ -34,13 +34,18 @@ export { type MatmulPlan, matmulUnrolled, planMatmul, setMatmulUnrolled } from "
 export {
   attentionForward,
   attentionRowsPerThread,
+  attentionTuning,
   attentionUnrolled,
   type AttnKernelKind,
   type AttnRowsPerThread,
+  type AttnTuning,
   autoRowsPerThread,
+  autoTuning,
+  clearAttentionTuning,
   fusedAttention,
   resolvedRowsPerThread,
   setAttentionRowsPerThread,
+  setAttentionTuning,
   setAttentionUnrolled,
 } from "./attention.ts";
 export { type AttentionOptions, referenceAttention } from "./attention_reference.ts";
@@ -56,4 +61,11 @@ export {
   type TimingOptions,
 } from "./timing.ts";
 export { fusedKernelsActive } from "./active.ts";
+export {
+  enableHostCaching,
+  type HostCacheStats,
+  hostCacheStats,
+  hostCaching,
+  setHostCaching,
+} from "./host_cache.ts";
 export { gpuChecked, type GpuFault, GpuFaultError, gpuFaultError, gpuGuard } from "./guard.ts";

@@ -13,6 +13,7 @@ import { batchMatMulGpu } from "./matmul.ts";
 import { fusedKernelConfigs } from "./fused_kernels.ts";
 import { segmentSumKernelConfig } from "./segment_sum.ts";
 import { STOCK_BATCH_MAT_MUL, STOCK_UNSORTED_SEGMENT_SUM } from "./active.ts";
+import { enableHostCaching } from "./host_cache.ts";
 
 export { STOCK_BATCH_MAT_MUL, STOCK_UNSORTED_SEGMENT_SUM };
 
@@ -42,6 +43,12 @@ function stockKernel(name: string): tf.KernelConfig {
  * ```
  */
 export function enableGpuKernels(): void {
+  // The host caches (lib/gpu/host_cache.ts) go on the webgpu backend once it exists; findBackend
+  // does not initialise one as a side effect.
+  const gpu = tf.findBackend("webgpu");
+  if (gpu !== null && tf.engine().backendName === "webgpu") {
+    enableHostCaching(gpu as unknown as WebGPUBackend);
+  }
   if (stock !== undefined) return;
   const original = stockKernel(tf.BatchMatMul);
   const originalSegmentSum = stockKernel(tf.UnsortedSegmentSum);

@@ -17,6 +17,7 @@ import { clipScale } from "./clip.ts";
 import { resolveTrainConfig, type TrainConfig } from "./config.ts";
 import { type GradientWorkers, startGradientWorkers } from "./parallel.ts";
 import { type GpuFault, GpuFaultError, gpuFaultError, gpuGuard } from "../gpu/guard.ts";
+import { gpuFlush } from "../gpu/dispatch.ts";
 import { learningRate } from "./schedule.ts";
 import type { Batch, BatchSource, TrainableModel, WorkerModelSpec } from "./types.ts";
 
@@ -44,6 +45,16 @@ export interface StepMetrics {
   readonly bytes: number;
   /** Wall-clock seconds of the step (forward, backward, clip, update). */
   readonly seconds: number;
+  /**
+   * Seconds from the step's start until its forward, backward and clip were queued: the host's
+   * time to build them (and, with workers, the workers' time).
+   */
+  readonly queueSeconds?: number;
+  /**
+   * Seconds from then until the step's one read-back (loss, norm) arrived: the device finishing
+   * the queued work; the next batch's host preparation runs meanwhile.
+   */
+  readonly readBackSeconds?: number;
   /** Training throughput. */
   readonly bytesPerSecond: number;
   /** Achieved TFLOP/s (`trainFlopsPerByte · bytes / seconds`), or null if FLOPs/byte is unknown. */
@@ -409,6 +420,7 @@ async function run(options: TrainOptions, state: RunState): Promise<TrainResult>
     let clip: { scale: tf.Scalar; norm: tf.Scalar };
     let sumNats: number;
     let norm: number;
+    let queued = started, readBackAt = started;
     try {
       acc = state.workers === null
         ? accumulate(options.model, options.data, state)
@@ -422,9 +434,13 @@ async function run(options: TrainOptions, state: RunState): Promise<TrainResult>
       clip = clipScale(acc.grads, config.gradClip, acc.prescale);
       // One read-back per step: the loss and the norm, needed before the update (NaN check).
       const both = tf.stack([acc.sumNats, clip.norm]);
-      const pending = both.data(); // submits the step's queued GPU work
+      queued = performance.now();
+      // The next batch's host work while the GPU runs this step's: on Deno, tfjs-webgpu's
+      // read-back (mapAsync) holds the thread until the GPU is done, so it comes after.
+      gpuFlush();
       prefetch(options, state);
-      [sumNats, norm] = await pending;
+      [sumNats, norm] = await both.data();
+      readBackAt = performance.now();
       tf.dispose([both, acc.sumNats, clip.norm]);
     } catch (e) {
       throw guard === null ? e : await explain(e, guard.end(), stepNumber);
@@ -470,6 +486,8 @@ async function run(options: TrainOptions, state: RunState): Promise<TrainResult>
       gradNorm: norm,
       bytes: acc.bytes,
       seconds,
+      queueSeconds: (queued - started) / 1000,
+      readBackSeconds: (readBackAt - queued) / 1000,
       bytesPerSecond: acc.bytes / seconds,
       tflops: options.trainFlopsPerByte === undefined
         ? null

@@ -211,7 +211,7 @@ Deno.test("setAttentionRowsPerThread accepts 1, 2, 4, auto and rejects anything 
   );
   assert.deepEqual(
     (["forward", "dq", "dkv"] as const).map((k) => autoRowsPerThread(k, 64)),
-    [2, 1, 1],
+    [1, 1, 1],
   );
   setAttentionRowsPerThread(4);
   assert.equal(attentionRowsPerThread(), 4);

@@ -1,0 +1,177 @@
+import * as tf from "@tensorflow/tfjs";
+import assert from "node:assert/strict";
+import {
+  attentionBackwardDkv,
+  attentionBackwardDq,
+  attentionForward,
+  attentionTuning,
+  type AttnKernelKind,
+  type AttnTuning,
+  autoTuning,
+  resolvedRowsPerThread,
+  setAttentionTuning,
+  setAttentionUnrolled,
+} from "../../lib/gpu/attention.ts";
+import type { AttentionOptions } from "../../lib/gpu/attention_reference.ts";
+import {
+  attentionForwardWgsl,
+  attnRowsPerWorkgroup,
+  usesRowsGenerator,
+} from "../../lib/gpu/attention_wgsl.ts";
+import {
+  attentionBackwardDkvRowsWgsl,
+  attentionBackwardDqRowsWgsl,
+  attentionForwardRowsWgsl,
+} from "../../lib/gpu/attention_rows_wgsl.ts";
+import { maxAbsDiff, seeded, useWebgpu } from "./webgpu_setup.ts";
+
+// setAttentionTuning's forms (split blocks, workgroup sizes, one row per thread through the rows
+// generator) against the default form. T = 300 at headDim 16 stages 64-row blocks, so the causal
+// and the window-150 cases have whole blocks below the diagonal (the unmasked body) next to
+// diagonal ones, non-causal has whole blocks up to the last, and document ids never split. Loop
+// form: llvmpipe compiles it in seconds (the unrolled form shares the generator's block logic).
+const T = 300;
+const KINDS: readonly AttnKernelKind[] = ["forward", "dq", "dkv"];
+const cases: { name: string; docs?: boolean; opts: AttentionOptions }[] = [
+  { name: "causal", opts: {} },
+  { name: "window 150", opts: { window: 150 } },
+  { name: "non-causal", opts: { causal: false } },
+  { name: "documents + window 150", docs: true, opts: { window: 150 } },
+];
+const forms: AttnTuning[] = [
+  { split: true },
+  { threads: 128, rows: 2, split: true },
+  { threads: 32 },
+];
+
+function docIdsOf(b: number, t: number): tf.Tensor {
+  const ids = new Int32Array(b * t);
+  for (let i = 0; i < t; i++) {
+    ids[i] = i < 20 ? 0 : i < 145 ? 1 : 2;
+    ids[t + i] = i < t - 4 ? 5 : 6;
+  }
+  return tf.tensor2d(ids, [b, t], "int32");
+}
+
+function kernels(
+  q: tf.Tensor,
+  k: tf.Tensor,
+  v: tf.Tensor,
+  dO: tf.Tensor,
+  stats: tf.Tensor,
+  opts: AttentionOptions,
+): tf.Tensor[] {
+  const { out, lse } = attentionForward(q, k, v, opts);
+  const dq = attentionBackwardDq(q, k, v, dO, stats, opts);
+  const [dk, dv] = attentionBackwardDkv(q, k, v, dO, stats, opts);
+  return [out, lse, dq, dk, dv];
+}
+
+const NAMES = ["output", "log-sum-exp", "dQ", "dK", "dV"];
+
+for (const c of cases) {
+  Deno.test(`attention tuning forms equal the default form: ${c.name}, T ${T}`, async () => {
+    await useWebgpu();
+    setAttentionUnrolled(false);
+    const shape = [2, 2, T, 16];
+    const q = seeded(shape, 51), k = seeded(shape, 52), v = seeded(shape, 53);
+    const dO = seeded(shape, 54);
+    const docIds = c.docs ? docIdsOf(2, T) : undefined;
+    const opts = { ...c.opts, docIds };
+    try {
+      const { out, lse } = attentionForward(q, k, v, opts);
+      const stats = tf.tidy(() => tf.stack([lse, tf.sum(tf.mul(dO, out), -1)], -1));
+      tf.dispose([out, lse]);
+      const base = kernels(q, k, v, dO, stats, opts);
+      for (const form of forms) {
+        for (const kind of KINDS) setAttentionTuning(kind, form);
+        const got = kernels(q, k, v, dO, stats, opts);
+        for (let n = 0; n < 5; n++) {
+          const diff = await maxAbsDiff(got[n], base[n]);
+          assert.ok(diff < 1e-4, `${JSON.stringify(form)}: ${NAMES[n]} differs by ${diff}`);
+        }
+        tf.dispose(got);
+      }
+      tf.dispose([stats, ...base]);
+    } finally {
+      for (const kind of KINDS) setAttentionTuning(kind, {});
+      setAttentionUnrolled(true);
+      tf.dispose([q, k, v, dO, ...(docIds ? [docIds] : [])]);
+    }
+  });
+}
+
+Deno.test("tuning forms: split bodies, workgroup sizes, and bad settings named", () => {
+  const one = { headDim: 32, hasDoc: false, unrolled: true };
+  assert.equal(usesRowsGenerator(one), false);
+  assert.equal(usesRowsGenerator({ ...one, split: true }), true);
+  assert.equal(usesRowsGenerator({ ...one, threads: 128 }), true);
+  assert.equal(attnRowsPerWorkgroup({ ...one, threads: 128, rows: 2 }), 256);
+  for (const gen of [attentionForwardRowsWgsl, attentionBackwardDqRowsWgsl]) {
+    const s = gen({ ...one, split: true, threads: 128 });
+    assert.match(s, /@workgroup_size\(128, 1, 1\)/);
+    assert.match(s, /if \(j0 \+ BLK <= hi && !HAS_DOC/);
+    // The unmasked body calls no mask; the masked one does.
+    assert.equal(s.split("allowed(").length - 1 > 0, true);
+    assert.equal(gen({ ...one, split: false, rows: 2 }).includes("j0 + BLK <= hi"), false);
+  }
+  assert.match(attentionBackwardDkvRowsWgsl({ ...one, split: true }), /if \(i0 \+ BLK <= hi/);
+  assert.throws(() => attentionForwardWgsl({ ...one, split: true }), /split blocks/);
+  assert.throws(() => setAttentionTuning("dq", { threads: 96 }), /one of 32, 64, 128, 256/);
+  assert.throws(
+    () => setAttentionTuning("dq", { rows: 3 as 1 }),
+    /rows must be 1, 2 or 4, found 3/,
+  );
+  assert.throws(
+    () => setAttentionTuning("up" as AttnKernelKind, {}),
+    /kind must be forward, dq or dkv, found 'up'/,
+  );
+  assert.deepEqual(attentionTuning("dq"), {});
+});
+
+// The presets' head sizes in the unrolled form: validated only (llvmpipe would take minutes to
+// build each pipeline; naga checks a module in milliseconds).
+Deno.test("tuning forms validate at headDim 32 and 64, unrolled", async () => {
+  await useWebgpu();
+  const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+  for (const headDim of [32, 64]) {
+    for (const hasDoc of [false, true]) {
+      for (
+        const form of [{ split: true }, { split: true, rows: 2 as const, threads: 128 }, {
+          threads: 256,
+        }]
+      ) {
+        for (
+          const gen of [
+            attentionForwardRowsWgsl,
+            attentionBackwardDqRowsWgsl,
+            attentionBackwardDkvRowsWgsl,
+          ]
+        ) {
+          device.pushErrorScope("validation");
+          const module = device.createShaderModule({
+            code: gen({ headDim, hasDoc, unrolled: true, ...form }),
+          });
+          const info = await module.getCompilationInfo();
+          const error = await device.popErrorScope();
+          const where = `${gen.name} headDim ${headDim} doc ${hasDoc} ${JSON.stringify(form)}`;
+          assert.equal(error, null, `${where}: ${error?.message}`);
+          assert.deepEqual(info.messages.filter((m) => m.type === "error"), [], where);
+        }
+      }
+    }
+  }
+});
+
+Deno.test("autoTuning: the H100-measured forms, split everywhere; software adapters keep one row", async () => {
+  assert.deepEqual(autoTuning("forward", 32), { rows: 2, split: true, threads: 128 });
+  assert.deepEqual(autoTuning("dq", 32), { rows: 2, split: true, threads: 128 });
+  assert.deepEqual(autoTuning("dkv", 32), { rows: 1, split: true, threads: 128 });
+  assert.deepEqual(autoTuning("forward", 64), { rows: 1, split: true, scoreChunk: 4 });
+  assert.deepEqual(autoTuning("dq", 64), { rows: 1, split: true, threads: 128 });
+  assert.deepEqual(autoTuning("dkv", 64), { rows: 1, split: true });
+  assert.deepEqual(autoTuning("dkv", 16), autoTuning("dkv", 32));
+  assert.deepEqual(autoTuning("forward", 128), autoTuning("forward", 64));
+  await useWebgpu();
+  assert.equal(resolvedRowsPerThread("forward", 32), 1); // llvmpipe: not NVIDIA
+});
