@@ -8,6 +8,7 @@
  * applies.
  *
  * usage: deno run -A bench/attention_sweep.ts [--runs 5] [--json out/attn_tuning.json] [--quick]
+ *        [--first]
  * On a GPU host bundle it: `deno bundle --platform deno -o .gpu/attention_sweep.js
  * bench/attention_sweep.ts`, then `deno run -A .gpu/attention_sweep.js`. `--quick`: tiny shapes in
  * the loop form, for the software adapter (a smoke run; its times mean nothing).
@@ -53,8 +54,12 @@ const SHAPES: readonly { name: string; shape: [number, number, number, number] }
     { name: "medium global", shape: [16, 16, 1025, 64] },
   ];
 
-/** Forms tried per kernel; `{}` is the default ("auto") form every other is compared with. */
-const FORMS: Record<AttnKernelKind, readonly AttnTuning[]> = {
+/**
+ * Forms tried per kernel; `{}` is the default ("auto") form every other is compared with.
+ * `--first`: the first sweep's list (18:31 UTC, against the unsplit 64-thread forms then default),
+ * which chose `autoTuning`; the default list tries forms around that choice.
+ */
+const FIRST_FORMS: Record<AttnKernelKind, readonly AttnTuning[]> = {
   forward: [
     {},
     { split: true },
@@ -86,6 +91,34 @@ const FORMS: Record<AttnKernelKind, readonly AttnTuning[]> = {
     { rows: 2, split: true, threads: 32 },
   ],
 };
+const FORMS: Record<AttnKernelKind, readonly AttnTuning[]> = args.includes("--first")
+  ? FIRST_FORMS
+  : {
+    forward: [
+      {},
+      { rows: 2, split: true, threads: 128, scoreChunk: 4 },
+      { rows: 2, split: true, threads: 128, scoreChunk: 16 },
+      { rows: 1, split: true, threads: 128, scoreChunk: 4 },
+      { rows: 1, split: true, threads: 128, scoreChunk: 2 },
+      { rows: 1, split: true, scoreChunk: 2 },
+      { rows: 1, split: true, scoreChunk: 8 },
+      { rows: 2, split: true, threads: 64, scoreChunk: 8 },
+    ],
+    dq: [
+      {},
+      { rows: 2, split: true, threads: 256 },
+      { rows: 1, split: true, threads: 256 },
+      { rows: 1, split: true, threads: 128 },
+      { rows: 2, split: true, threads: 128 },
+    ],
+    dkv: [
+      {},
+      { rows: 2, split: true, threads: 128 },
+      { rows: 1, split: true, threads: 128 },
+      { rows: 1, split: true, threads: 256 },
+      { rows: 1, split: true },
+    ],
+  };
 
 const FLOP_FACTOR: Record<AttnKernelKind, number> = { forward: 1, dq: 1.5, dkv: 2 };
 

@@ -98,9 +98,10 @@ export function autoRowsPerThread(kind: AttnKernelKind, headDim: number): AttnRo
  * bench/README.md): every kernel splits its blocks (unmasked bodies below the diagonal);
  * headDim ≤ 32 (the local layers): forward and dQ 2 rows per thread, dK/dV 1, all in workgroups
  * of 128 threads (small local [16,8,4096,32] forward ≈ 9 → 5.5 ms, dQ 18.6 → 8.3, dK/dV 18.2 →
- * 10.1); headDim > 32 (the global layers): one row per thread, dQ in 128 threads, the forward
- * scoring 4 keys per chunk (medium global [16,16,1025,64] forward 15.6 → 3.6 ms, dQ 6.5 → 3.4,
- * dK/dV 8.1 → 7.7). Head sizes other than 32 and 64 take the nearer one's form (unmeasured).
+ * 10.1); headDim > 32 (the global layers): one row per thread, forward and dQ in 128 threads,
+ * the forward scoring 4 keys per chunk (medium global [16,16,1025,64] forward 15.6 → 3.5 ms, dQ
+ * 6.5 → 3.4, dK/dV 8.1 → 7.7; the forward's 128 threads from the second sweep, 19:07 UTC: small
+ * step 452 → 442 ms). Head sizes other than 32 and 64 take the nearer one's form (unmeasured).
  * Pure.
  *
  * @example
@@ -112,7 +113,9 @@ export function autoRowsPerThread(kind: AttnKernelKind, headDim: number): AttnRo
 export function autoTuning(kind: AttnKernelKind, headDim: number): AttnTuning {
   const local = headDim <= 32;
   if (kind === "forward") {
-    return local ? { rows: 2, split: true, threads: 128 } : { rows: 1, split: true, scoreChunk: 4 };
+    return local
+      ? { rows: 2, split: true, threads: 128 }
+      : { rows: 1, split: true, threads: 128, scoreChunk: 4 };
   }
   if (kind === "dq") return { rows: local ? 2 : 1, split: true, threads: 128 };
   return local ? { rows: 1, split: true, threads: 128 } : { rows: 1, split: true };

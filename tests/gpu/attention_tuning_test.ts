@@ -167,7 +167,12 @@ Deno.test("autoTuning: the H100-measured forms, split everywhere; software adapt
   assert.deepEqual(autoTuning("forward", 32), { rows: 2, split: true, threads: 128 });
   assert.deepEqual(autoTuning("dq", 32), { rows: 2, split: true, threads: 128 });
   assert.deepEqual(autoTuning("dkv", 32), { rows: 1, split: true, threads: 128 });
-  assert.deepEqual(autoTuning("forward", 64), { rows: 1, split: true, scoreChunk: 4 });
+  assert.deepEqual(autoTuning("forward", 64), {
+    rows: 1,
+    split: true,
+    threads: 128,
+    scoreChunk: 4,
+  });
   assert.deepEqual(autoTuning("dq", 64), { rows: 1, split: true, threads: 128 });
   assert.deepEqual(autoTuning("dkv", 64), { rows: 1, split: true });
   assert.deepEqual(autoTuning("dkv", 16), autoTuning("dkv", 32));
