@@ -15,7 +15,7 @@
 import * as tf from "@tensorflow/tfjs";
 // Types only: importing the backend would register it and change CPU-only users' default backend.
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { get, I32, leb, name, section, set, simd, vec } from "./wasm_asm.ts";
+import { get, I32, leb, name, section, set, simd, sleb, vec } from "./wasm_asm.ts";
 
 /** The operations, by tfjs kernel name, and their f32x4 and i32x4 opcodes. */
 export const BROADCAST_OPS: Readonly<Record<string, { float32: number; int32: number }>> = {
@@ -25,20 +25,31 @@ export const BROADCAST_OPS: Readonly<Record<string, { float32: number; int32: nu
 };
 const DTYPES = ["float32", "int32"] as const;
 
+/** Comparisons of float32 values (bool outputs), by tfjs kernel name: their f32x4 opcodes. */
+export const BROADCAST_COMPARISONS: Readonly<Record<string, number>> = {
+  [tf.Equal]: 0x41,
+  [tf.NotEqual]: 0x42,
+  [tf.Less]: 0x43,
+  [tf.Greater]: 0x44,
+  [tf.LessEqual]: 0x45,
+  [tf.GreaterEqual]: 0x46,
+};
+
 /** How each operand is read along the last axis: both vectors, a scalar and b, or a and b scalar. */
 const MODES = ["vv", "sv", "vs"] as const;
 type Mode = typeof MODES[number];
 
-const i32 = (n: number) => [0x41, ...leb(n)];
+const i32 = (n: number) => [0x41, ...sleb(n)]; // i32.const takes a signed LEB128
 const ADD = 0x6a, MUL = 0x6c, LT_U = 0x49, EQZ = 0x45;
 const loop = (body: number[]) => [0x03, 0x40, ...body, 0x0b];
 
 /**
- * `f(dst, a, b, n0, n1, n2, L4, sa0, sa1, sa2, sb0, sb1, sb2)`: for each (i0, i1, i2) the row of
- * 4·L4 output values at dst (written in order) = a's row op b's row, the rows at
- * `a + i0·sa0 + i1·sa1 + i2·sa2` (byte strides) and likewise for b.
+ * `f(dst, a, b, n0, n1, n2, trips, sa0, sa1, sa2, sb0, sb1, sb2)`: for each (i0, i1, i2) the
+ * row of output values at dst (written in order) = a's row op b's row, the rows at
+ * `a + i0·sa0 + i1·sa1 + i2·sa2` (byte strides) and likewise for b; a trip is 4 values (16
+ * bytes) of an operation or, with `compare`, 16 values (16 bytes of 1 or 0) of a comparison.
  */
-function nest(op: number, mode: Mode): number[] {
+function nest(op: number, mode: Mode, compare = false): number[] {
   const [DST, A, B, N0, N1, N2, L4, SA0, SA1, SA2, SB0, SB1, SB2] = [...Array(13).keys()];
   const i0 = 13, i1 = 14, i2 = 15, j = 16, pa = 17, pb = 18, va = 19, vb = 20;
   const count = (x: number, limit: number, body: number[]) => [
@@ -61,7 +72,37 @@ function nest(op: number, mode: Mode): number[] {
     MUL,
     ADD,
   ];
-  const vector = (p: number) => [...get(p), ...get(j), ...i32(16), MUL, ADD, ...simd(0x00, 4, 0)];
+  // a comparison's trip covers 16 values (4 vectors → 16 bytes of 0/1); an operation's 4
+  const step = compare ? 64 : 16;
+  const vector = (p: number, k = 0) => [
+    ...get(p),
+    ...get(j),
+    ...i32(step),
+    MUL,
+    ADD,
+    ...simd(0x00, 4, ...leb(16 * k)),
+  ];
+  const operands = (k: number) => [
+    ...(mode === "sv" ? get(va) : vector(pa, k)),
+    ...(mode === "vs" ? get(vb) : vector(pb, k)),
+    ...simd(op),
+  ];
+  const trip = compare
+    ? [
+      ...get(DST),
+      ...operands(0),
+      ...operands(1),
+      ...simd(0x85), // i16x8.narrow_i32x4_s: lanes of −1 or 0
+      ...operands(2),
+      ...operands(3),
+      ...simd(0x85),
+      ...simd(0x65), // i8x16.narrow_i16x8_s
+      ...i32(1),
+      ...simd(0x0f), // i8x16.splat 1
+      ...simd(0x4e), // v128.and: 1 or 0 per byte
+      ...simd(0x0b, 4, 0),
+    ]
+    : [...get(DST), ...operands(0), ...simd(0x0b, 4, 0)];
   const splat = (p: number, to: number) => [...get(p), ...simd(0x09, 2, 0), ...set(to)];
   const body = [
     0x02,
@@ -77,11 +118,7 @@ function nest(op: number, mode: Mode): number[] {
           ...(mode === "sv" ? splat(pa, va) : []),
           ...(mode === "vs" ? splat(pb, vb) : []),
           ...count(j, L4, [
-            ...get(DST),
-            ...(mode === "sv" ? get(va) : vector(pa)),
-            ...(mode === "vs" ? get(vb) : vector(pb)),
-            ...simd(op),
-            ...simd(0x0b, 4, 0),
+            ...trip,
             ...get(DST),
             ...i32(16),
             ADD,
@@ -98,7 +135,8 @@ function nest(op: number, mode: Mode): number[] {
 
 /**
  * The module's bytes: imports `env.memory`, exports `${kernel}_${dtype}_${mode}` for each kernel
- * of {@link BROADCAST_OPS}, dtype float32 or int32 and mode vv, sv, vs.
+ * of {@link BROADCAST_OPS}, dtype float32 or int32 and mode vv, sv, vs, and
+ * `${kernel}_float32_${mode}` for the comparisons of {@link BROADCAST_COMPARISONS}.
  *
  * @example
  * ```ts
@@ -107,9 +145,14 @@ function nest(op: number, mode: Mode): number[] {
  * ```
  */
 export function broadcastModuleBytes(): Uint8Array<ArrayBuffer> {
-  const fns = Object.entries(BROADCAST_OPS).flatMap(([k, op]) =>
-    DTYPES.flatMap((t) => MODES.map((m) => ({ name: `${k}_${t}_${m}`, body: nest(op[t], m) })))
-  );
+  const fns = [
+    ...Object.entries(BROADCAST_OPS).flatMap(([k, op]) =>
+      DTYPES.flatMap((t) => MODES.map((m) => ({ name: `${k}_${t}_${m}`, body: nest(op[t], m) })))
+    ),
+    ...Object.entries(BROADCAST_COMPARISONS).flatMap(([k, op]) =>
+      MODES.map((m) => ({ name: `${k}_float32_${m}`, body: nest(op, m, true) }))
+    ),
+  ];
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
     ...section(1, vec([[0x60, ...vec(new Array(13).fill([I32])), 0]])),
@@ -149,9 +192,10 @@ function nestsOf(wasm: BackendWasm): Record<string, Nest> | null {
 
 /**
  * `a op b` for float32 (or int32) a and b of different shapes that broadcast (op a kernel name of
- * {@link BROADCAST_OPS}), or null when this loop nest does not cover them (equal shapes, other
- * dtypes, an output of rank > 4, a last axis that is not a multiple of 4 where read as a
- * vector, both operands scalar along it): the caller keeps the stock kernel.
+ * {@link BROADCAST_OPS}, or of {@link BROADCAST_COMPARISONS} for float32: a bool output), or
+ * null when this loop nest does not cover them (equal shapes, other dtypes, an output of rank
+ * > 4, a last axis that is not a multiple of 4, or 16 for comparisons, both operands scalar
+ * along it): the caller keeps the stock kernel (or its own loop).
  *
  * @example
  * ```ts
@@ -173,7 +217,8 @@ export function broadcastBinary(
 ): tf.TensorInfo | null {
   const dtype = a.dtype;
   if ((dtype !== "float32" && dtype !== "int32") || b.dtype !== dtype) return null;
-  if (!(kernel in BROADCAST_OPS)) return null;
+  const compare = kernel in BROADCAST_COMPARISONS;
+  if (!(kernel in BROADCAST_OPS) && !(compare && dtype === "float32")) return null;
   if (a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i])) return null;
   const shape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
   const rank = shape.length;
@@ -183,7 +228,7 @@ export function broadcastBinary(
   const out4 = pad(shape), a4 = pad(a.shape), b4 = pad(b.shape);
   const vA = a4[3] === L && L > 1, vB = b4[3] === L && L > 1;
   const mode: Mode | null = vA && vB ? "vv" : vB ? "sv" : vA ? "vs" : null;
-  if (mode === null || L % 4 !== 0) return null;
+  if (mode === null || L % (compare ? 16 : 4) !== 0) return null;
   // byte strides of the outer axes, 0 where the operand broadcasts
   const strides = (s: number[]) => {
     const row = s[3] === 1 ? 1 : L;
@@ -193,9 +238,10 @@ export function broadcastBinary(
   };
   const f = nestsOf(wasm)?.[`${kernel}_${dtype}_${mode}`];
   if (f === undefined) return null;
-  const out = wasm.makeOutput(shape, dtype);
+  const out = wasm.makeOutput(shape, compare ? "bool" : dtype);
   const w = wasm as unknown as WasmInternals;
   const at = (t: tf.TensorInfo) => w.dataIdMap.get(t.dataId).memoryOffset;
-  f(at(out), at(a), at(b), out4[0], out4[1], out4[2], L / 4, ...strides(a4), ...strides(b4));
+  const trips = L / (compare ? 16 : 4);
+  f(at(out), at(a), at(b), out4[0], out4[1], out4[2], trips, ...strides(a4), ...strides(b4));
   return out;
 }

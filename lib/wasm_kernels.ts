@@ -679,9 +679,12 @@ export function installWasmKernels(): void {
     register(name, (args) => {
       const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
       const same = a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
-      return same || a.dtype === "string" || b.dtype === "string"
-        ? stock(args as never) as tf.TensorInfo
-        : broadcastCompare(op, a, b, args.backend as BackendWasm);
+      if (same || a.dtype === "string" || b.dtype === "string") {
+        return stock(args as never) as tf.TensorInfo;
+      }
+      const wasm = args.backend as BackendWasm;
+      return (useBroadcast ? broadcastBinary(name, a, b, wasm) : null) ??
+        broadcastCompare(op, a, b, wasm);
     });
   }
   const stockMatMul = tf.getKernel(tf.BatchMatMul, "wasm")!.kernelFunc;
@@ -884,8 +887,9 @@ export function setRowGather(on: boolean): boolean {
 let useBroadcast = true;
 
 /**
- * Switches the broadcasting float32 Multiply, Add and Sub of lib/wasm_broadcast.ts (bit for bit
- * the stock values) on or off (the stock kernels); returns the previous setting.
+ * Switches the broadcasting Multiply, Add and Sub (float32, int32) and float32 comparisons of
+ * lib/wasm_broadcast.ts (bit for bit the stock values) on or off (the stock kernels, our JS loop
+ * for comparisons); returns the previous setting.
  *
  * @example
  * ```ts

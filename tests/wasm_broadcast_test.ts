@@ -88,3 +88,45 @@ Deno.test("broadcastBinary covers the cross-attention's shapes and declines othe
   setFastBroadcast(before);
   assert.deepEqual(ours, stock);
 });
+
+Deno.test("wasm broadcasting float32 comparisons (SIMD, bool) = the JS loop (ties, NaN, -0)", async () => {
+  await tf.setBackend("wasm");
+  const cases: [number[], number[]][] = [
+    [[2, 257, 4, 128], [2, 257, 1, 128]], // Max's gradient mask
+    [[3, 1, 32], [1, 5, 32]],
+    [[4, 16], [4, 1]],
+    [[2, 8], [2, 1]], // 8 values a row: the JS loop either way
+  ];
+  const ops = [tf.equal, tf.notEqual, tf.less, tf.greater, tf.lessEqual, tf.greaterEqual];
+  for (const [i, [sa, sb]] of cases.entries()) {
+    tf.tidy(() => {
+      // rounded values: many ties; a few NaN and -0
+      const special = (t: tf.Tensor) => {
+        const v = Float32Array.from(
+          t.dataSync(),
+          (x, k) => k % 37 === 0 ? NaN : k % 41 === 0 ? -0 : x,
+        );
+        return tf.tensor(v, t.shape);
+      };
+      const a = special(tf.round(r(sa, 2 * i + 1))), b = special(tf.round(r(sb, 2 * i + 2)));
+      for (const op of ops) {
+        const run = (on: boolean) => {
+          const before = setFastBroadcast(on);
+          try {
+            return op(a, b);
+          } finally {
+            setFastBroadcast(before);
+          }
+        };
+        const [js, ours] = [run(false), run(true)];
+        assert.equal(ours.dtype, "bool");
+        assert.deepEqual(ours.shape, js.shape);
+        assert.deepEqual(
+          Array.from(ours.dataSync()),
+          Array.from(js.dataSync()),
+          `${op.name} ${sa}`,
+        );
+      }
+    });
+  }
+});
