@@ -6,6 +6,7 @@
  * usage: deno task bench [--presets tiny,small,medium] [--steps 5] [--warmup 2] [--stock]
  *        [--batch B] [--seq T] [--json out/bench.json] [--profile] [--top 25] [--diagnose]
  *        [--workers N] [--by-shape] [--micro R] [--attn-tuning F] [--no-host-cache]
+ *        [--attn-layout bhtd|bthd]
  * Backend: automatic (webgpu on a real GPU, else wasm), or `BLT_BACKEND=wasm|webgpu|cpu`.
  * `--stock` keeps tfjs's own webgpu kernels (no lib/gpu kernels), for the before/after column.
  * `--profile`: after the timed steps, one more step counts GPU dispatches / queue submits /
@@ -18,6 +19,8 @@
  * `--attn-tuning F`: applies the fused attention forms of `bench/attention_sweep.ts --json F`
  * (`{ "best": { "forward@32": {...}, ... } }`) before the steps, for a before/after in one run.
  * `--no-host-cache`: webgpu without lib/gpu/host_cache.ts's caches (uniforms, bind groups).
+ * `--attn-layout`: the layout the model hands to the fused attention (`setAttentionLayout`;
+ * default "auto": [B, T, H, d] on NVIDIA).
  *
  * @module
  */
@@ -48,9 +51,11 @@ import {
 } from "../lib/gpu/profile.ts";
 import { hostCacheStats, setHostCaching } from "../lib/gpu/host_cache.ts";
 import {
+  attentionLayout,
   type AttnKernelKind,
   type AttnTuning,
   resolvedRowsPerThread,
+  setAttentionLayout,
   setAttentionTuning,
 } from "../lib/gpu/attention.ts";
 
@@ -446,6 +451,8 @@ if (import.meta.main) {
   const kernels = choice.backend === "webgpu" ? (stock ? "stock" : "ours") : "n/a";
   if (diagnose) { for (const line of await describeGpu()) console.log(line); }
   if (args.includes("--no-host-cache")) setHostCaching(false);
+  const layout = arg(args, "attn-layout");
+  if (layout !== undefined) setAttentionLayout(layout as "bhtd" | "bthd");
   const tuningFile = arg(args, "attn-tuning");
   if (tuningFile !== undefined) {
     const best = (JSON.parse(await Deno.readTextFile(tuningFile)) as {
@@ -462,7 +469,11 @@ if (import.meta.main) {
     const r = (["forward", "dq", "dkv"] as const).map((k) =>
       `${k} ${resolvedRowsPerThread(k, 32)}/${resolvedRowsPerThread(k, 64)}`
     );
-    console.log(`fused attention rows per thread (headDim 32/64): ${r.join(", ")}`);
+    console.log(
+      `fused attention rows per thread (headDim 32/64): ${
+        r.join(", ")
+      }; layout ${attentionLayout()}`,
+    );
   }
   console.log(
     "| preset | backend | batch | params | ms/step | train bytes/s | TFLOP/s | MFU (fp32) | peak GPU mem |",

@@ -212,6 +212,44 @@ export function setAttentionScoreChunk(ch: number | "auto"): void {
   scoreChunk = ch;
 }
 
+let layoutChoice: "bhtd" | "bthd" | "auto" = "auto";
+
+/**
+ * Chooses the layout the models hand to the fused kernels on webgpu for later calls: "bthd"
+ * (q, k, v straight from the projections as [B, T, H, D]; RoPE, attention and its gradients
+ * without the head transposes), "bhtd" (transposed to [B, H, T, D] first, as on the CPU), or
+ * "auto" (default): "bthd" on NVIDIA GPUs, where the tuned forms run, "bhtd" elsewhere (the
+ * software adapter keeps the kernels it has compiled). Same results either way.
+ *
+ * @example
+ * ```ts
+ * import { attentionLayout, setAttentionLayout } from "./attention.ts";
+ * setAttentionLayout("bhtd");
+ * console.log(attentionLayout()); // "bhtd"
+ * setAttentionLayout("auto");
+ * ```
+ */
+export function setAttentionLayout(layout: "bhtd" | "bthd" | "auto"): void {
+  if (layout !== "bhtd" && layout !== "bthd" && layout !== "auto") {
+    throw new Error(`setAttentionLayout: "bhtd", "bthd" or "auto", found '${layout}'`);
+  }
+  layoutChoice = layout;
+}
+
+/**
+ * The layout the models use for the fused kernels now ("auto" resolved on the current backend).
+ *
+ * @example
+ * ```ts
+ * import { attentionLayout } from "./attention.ts";
+ * console.log(attentionLayout()); // "bhtd" off NVIDIA
+ * ```
+ */
+export function attentionLayout(): "bhtd" | "bthd" {
+  if (layoutChoice !== "auto") return layoutChoice;
+  return onNvidia() ? "bthd" : "bhtd";
+}
+
 /** Per-kernel overrides of the generated form (`setAttentionTuning`). */
 export interface AttnTuning {
   /** Rows per thread (overrides `setAttentionRowsPerThread` for this kernel). */
@@ -298,8 +336,14 @@ export function attentionTuning(kind: AttnKernelKind, headDim?: number): AttnTun
     tunings.get(kind) ?? {};
 }
 
-function variantOf(q: tf.TensorInfo, hasDoc: boolean, kind: AttnKernelKind): AttnVariant {
+function variantOf(
+  q: tf.TensorInfo,
+  hasDoc: boolean,
+  kind: AttnKernelKind,
+  attrs: tf.NamedAttrMap | undefined,
+): AttnVariant {
   const headDim = q.shape[3];
+  const layout = attrs?.layout === "bthd" ? { layout: "bthd" as const } : {};
   const set = attentionTuning(kind, headDim);
   // "auto" on NVIDIA: the measured form, unless rows or a tuning were set explicitly.
   const t = Object.keys(set).length === 0 && rowsPerThread === "auto" && onNvidia()
@@ -316,13 +360,20 @@ function variantOf(q: tf.TensorInfo, hasDoc: boolean, kind: AttnKernelKind): Att
     ...(t.threads === undefined ? {} : { threads: t.threads }),
     ...(t.split === undefined ? {} : { split: t.split }),
     ...(chunk === undefined || !chunked ? {} : { scoreChunk: chunk }),
+    ...layout,
   };
 }
 
+/** T and H of q in its layout ([B, H, T, D] or [B, T, H, D]). */
+function tAndH(q: tf.TensorInfo, attrs: tf.NamedAttrMap | undefined): [number, number] {
+  return attrs?.layout === "bthd" ? [q.shape[1], q.shape[2]] : [q.shape[2], q.shape[1]];
+}
+
 function uniformsOf(q: tf.TensorInfo, attrs: tf.NamedAttrMap) {
+  const [t, h] = tAndH(q, attrs);
   return [
-    { type: "uint32" as const, value: q.shape[2] },
-    { type: "uint32" as const, value: q.shape[1] },
+    { type: "uint32" as const, value: t },
+    { type: "uint32" as const, value: h },
     { type: "uint32" as const, value: attrs.window as number },
     { type: "uint32" as const, value: attrs.causal ? 1 : 0 },
     { type: "float32" as const, value: attrs.scale as number },
@@ -330,13 +381,16 @@ function uniformsOf(q: tf.TensorInfo, attrs: tf.NamedAttrMap) {
 }
 
 function grid(q: tf.TensorInfo, v: AttnVariant): [number, number, number] {
-  return [Math.ceil(q.shape[2] / attnRowsPerWorkgroup(v)), q.shape[0] * q.shape[1], 1];
+  const [t, h] = v.layout === "bthd" ? [q.shape[1], q.shape[2]] : [q.shape[2], q.shape[1]];
+  return [Math.ceil(t / attnRowsPerWorkgroup(v)), q.shape[0] * h, 1];
 }
 
 function variantKey(name: string, v: AttnVariant): string {
   return `${name}_d${v.headDim}${v.hasDoc ? "_doc" : ""}${v.unrolled ? "_u" : ""}_r${v.rows ?? 1}${
     v.scoreChunk === undefined ? "" : `_c${v.scoreChunk}`
-  }${v.threads === undefined ? "" : `_t${v.threads}`}${v.split ? "_s" : ""}`;
+  }${v.threads === undefined ? "" : `_t${v.threads}`}${v.split ? "_s" : ""}${
+    v.layout === "bthd" ? "_bthd" : ""
+  }`;
 }
 
 function backwardConfig(
@@ -348,7 +402,7 @@ function backwardConfig(
 ): tf.KernelConfig {
   const kernelFunc: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     const { q, k, v, dO, stats, doc } = inputs as Record<string, tf.TensorInfo>;
-    const variant = variantOf(q, doc !== undefined, kind);
+    const variant = variantOf(q, doc !== undefined, kind, attrs);
     return dispatch(
       backend as unknown as WebGPUBackend,
       { key: variantKey(key, variant), wgsl: () => wgsl(variant), workgroups: grid(q, variant) },
@@ -367,8 +421,8 @@ export const attentionKernelConfigs: readonly tf.KernelConfig[] = [
     backendName: "webgpu",
     kernelFunc: ({ inputs, backend, attrs }) => {
       const { q, k, v, doc } = inputs as Record<string, tf.TensorInfo>;
-      const variant = variantOf(q, doc !== undefined, "forward");
-      const [b, h, t] = q.shape;
+      const variant = variantOf(q, doc !== undefined, "forward", attrs);
+      const [b, x, y] = q.shape; // [B, H, T] or [B, T, H]: LSE follows the rows' layout
       return dispatch(
         backend as unknown as WebGPUBackend,
         {
@@ -379,7 +433,7 @@ export const attentionKernelConfigs: readonly tf.KernelConfig[] = [
         doc ? [q, k, v, doc] : [q, k, v],
         [
           { shape: q.shape, dtype: "float32" },
-          { shape: [b, h, t], dtype: "float32" },
+          { shape: [b, x, y], dtype: "float32" },
         ],
         uniformsOf(q, attrs ?? {}),
       );

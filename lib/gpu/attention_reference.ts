@@ -17,6 +17,12 @@ export interface AttentionOptions {
   readonly docIds?: tf.Tensor;
   /** Score scale (default 1/√headDim). */
   readonly scale?: number;
+  /**
+   * Layout of q, k, v and the result: "bhtd" (default) [B, heads, T, headDim], or "bthd"
+   * [B, T, heads, headDim] as the projections produce them (the fused kernels then need no head
+   * transposes).
+   */
+  readonly layout?: "bhtd" | "bthd";
 }
 
 /** Options with defaults applied. */
@@ -24,6 +30,7 @@ export interface ResolvedAttention {
   readonly causal: boolean;
   readonly window: number;
   readonly scale: number;
+  readonly layout: "bhtd" | "bthd";
 }
 
 /**
@@ -43,8 +50,13 @@ export function resolveAttention(
   v: tf.Tensor,
   opts: AttentionOptions,
 ): ResolvedAttention {
+  const layout = opts.layout ?? "bhtd";
+  if (layout !== "bhtd" && layout !== "bthd") {
+    throw new Error(`attention: layout must be "bhtd" or "bthd", found '${layout}'.`);
+  }
+  const dims = layout === "bhtd" ? "[B, heads, T, headDim]" : "[B, T, heads, headDim]";
   if (q.rank !== 4) {
-    throw new Error(`attention: q must be [B, heads, T, headDim], found shape [${q.shape}].`);
+    throw new Error(`attention: q must be ${dims}, found shape [${q.shape}].`);
   }
   for (const [name, t] of [["k", k], ["v", v]] as const) {
     if (t.shape.join() !== q.shape.join()) {
@@ -56,7 +68,8 @@ export function resolveAttention(
       throw new Error(`attention: ${name} must be float32, found ${x.dtype}.`);
     }
   }
-  const [b, , t, d] = q.shape;
+  const [b, , , d] = q.shape;
+  const t = q.shape[layout === "bhtd" ? 2 : 1] as number;
   if (t < 1) throw new Error(`attention: T must be ≥ 1, found ${t}.`);
   if (d % 4 !== 0 || d > 256) {
     throw new Error(`attention: headDim must be a multiple of 4 and ≤ 256, found ${d}.`);
@@ -71,7 +84,7 @@ export function resolveAttention(
       `attention: docIds must be [B, T] = [${b}, ${t}], found [${opts.docIds.shape}].`,
     );
   }
-  return { causal, window, scale: opts.scale ?? 1 / Math.sqrt(d) };
+  return { causal, window, scale: opts.scale ?? 1 / Math.sqrt(d), layout };
 }
 
 /**
@@ -92,6 +105,13 @@ export function referenceAttention(
   opts: AttentionOptions = {},
 ): tf.Tensor {
   const r = resolveAttention(q, k, v, opts);
+  if (r.layout === "bthd") {
+    // [B, T, H, D] ↔ [B, H, T, D] around the same computation.
+    const heads = (x: tf.Tensor) => tf.transpose(x, [0, 2, 1, 3]);
+    return tf.tidy(() =>
+      heads(referenceAttention(heads(q), heads(k), heads(v), { ...opts, layout: "bhtd" }))
+    );
+  }
   const t = q.shape[2] as number;
   return tf.tidy(() => {
     const i = tf.range(0, t, 1, "int32").reshape([t, 1]);

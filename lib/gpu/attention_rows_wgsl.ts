@@ -59,6 +59,26 @@ export function attnScoreChunk(v: AttnVariant): number {
 }
 
 const rowsOf = (v: AttnVariant): number[] => [...Array(v.rows ?? 1).keys()];
+
+/**
+ * The kernel text for the variant's layout: unchanged for [B, H, T, D]; for [B, T, H, D] every
+ * row address `base + t * D4` becomes `((b·T + t)·H + h) * D4` and every per-row statistic
+ * `bh * u.T + t` becomes `(b·T + t)·H + h`. Pure.
+ *
+ * @example
+ * ```ts
+ * import { inLayout } from "./attention_rows_wgsl.ts";
+ * console.log(inLayout({ headDim: 8, hasDoc: false, layout: "bthd" }, "X[base + i0 * D4 + d]"));
+ * // X[((b * u.T + i0) * u.H + hh) * D4 + d]
+ * ```
+ */
+export function inLayout(v: AttnVariant, wgsl: string): string {
+  if (v.layout !== "bthd") return wgsl;
+  return wgsl
+    .replace("let base = bh * u.T * D4;", "let hh = bh - b * u.H;")
+    .replace(/base \+ (\w+) \* D4/g, "((b * u.T + $1) * u.H + hh) * D4")
+    .replace(/bh \* u\.T \+ (\w+)/g, "(b * u.T + $1) * u.H + hh");
+}
 const lines = (text: string): string[] => text === "" ? [] : text.split("\n");
 /** Vec4 register file of row r: `q0_` → `q0_[d]` (loops) or `q0_3` (unrolled). */
 const file = (name: string, r: number): string => `${name}${r}_`;
@@ -221,15 +241,17 @@ ${
     }
 ${ch.eachRow("      ", accumulate(masked), "cc")}
     }`;
-  return attentionPrelude(v, inputs, ["O", "LSE"]) + /* wgsl */ `const CH = ${attnScoreChunk(v)}u;
+  return inLayout(
+    v,
+    attentionPrelude(v, inputs, ["O", "LSE"]) + /* wgsl */ `const CH = ${attnScoreChunk(v)}u;
 
 ${header(v, QUERY_RANGE, "i")}
 ${declAll(r, v, ["q", "o"])}
 ${
-    rows.map((y) =>
-      r.eachD("  ", (x) => [`${x.reg(file("q", y))} = Q[base + ic${y} * D4 + ${x.d}] * u.scale;`])
-    ).join("\n")
-  }
+      rows.map((y) =>
+        r.eachD("  ", (x) => [`${x.reg(file("q", y))} = Q[base + ic${y} * D4 + ${x.d}] * u.scale;`])
+      ).join("\n")
+    }
 ${each((y) => `  var m${y} = NEG;\n  var l${y} = 0.0;`).join("\n")}
   for (var j0 = lo; j0 < hi; j0 += BLK) {
 ${stage("j0", "K", "V")}
@@ -239,16 +261,17 @@ ${splitBlocks(v, QUERY_FULL, chunkLoop)}
     workgroupBarrier();
   }
 ${
-    each((y) =>
-      `  if (i${y} < u.T) {\n` +
-      r.eachD("    ", (x) => [
-        `O[base + i${y} * D4 + ${x.d}] = ${x.reg(file("o", y))} / l${y};`,
-      ]) +
-      `\n    LSE[bh * u.T + i${y}] = m${y} + log(l${y});\n  }`
-    ).join("\n")
-  }
+      each((y) =>
+        `  if (i${y} < u.T) {\n` +
+        r.eachD("    ", (x) => [
+          `O[base + i${y} * D4 + ${x.d}] = ${x.reg(file("o", y))} / l${y};`,
+        ]) +
+        `\n    LSE[bh * u.T + i${y}] = m${y} + log(l${y});\n  }`
+      ).join("\n")
+    }
 }
-`;
+`,
+  );
 }
 
 /**
@@ -297,18 +320,20 @@ export function attentionBackwardDqRowsWgsl(v: AttnVariant): string {
       ])),
       `}`,
     ]);
-  return attentionPrelude(v, inputs, ["DQ"]) + /* wgsl */ `
+  return inLayout(
+    v,
+    attentionPrelude(v, inputs, ["DQ"]) + /* wgsl */ `
 ${header(v, QUERY_RANGE, "i")}
 ${declAll(r, v, ["q", "dO", "dq"])}
 ${
-    each((y) =>
-      r.eachD("  ", (x) => [
-        `${x.reg(file("q", y))} = Q[base + ic${y} * D4 + ${x.d}] * u.scale;`,
-        `${x.reg(file("dO", y))} = DO[base + ic${y} * D4 + ${x.d}];`,
-      ]) +
-      `\n  let lse${y} = STATS[bh * u.T + ic${y}].x;\n  let delta${y} = STATS[bh * u.T + ic${y}].y;`
-    ).join("\n")
-  }
+      each((y) =>
+        r.eachD("  ", (x) => [
+          `${x.reg(file("q", y))} = Q[base + ic${y} * D4 + ${x.d}] * u.scale;`,
+          `${x.reg(file("dO", y))} = DO[base + ic${y} * D4 + ${x.d}];`,
+        ]) +
+        `\n  let lse${y} = STATS[bh * u.T + ic${y}].x;\n  let delta${y} = STATS[bh * u.T + ic${y}].y;`
+      ).join("\n")
+    }
   for (var j0 = lo; j0 < hi; j0 += BLK) {
 ${stage("j0", "K", "V")}
     for (var e = lid.x; e < BLK; e += THREADS) { sDoc[e] = docAt(b, min(j0 + e, u.T - 1u)); }
@@ -317,17 +342,18 @@ ${splitBlocks(v, QUERY_FULL, loop)}
     workgroupBarrier();
   }
 ${
-    each((y) =>
-      `  if (i${y} < u.T) {\n` +
-      r.eachD(
-        "    ",
-        (x) => [`DQ[base + i${y} * D4 + ${x.d}] = ${x.reg(file("dq", y))} * u.scale;`],
-      ) +
-      `\n  }`
-    ).join("\n")
-  }
+      each((y) =>
+        `  if (i${y} < u.T) {\n` +
+        r.eachD(
+          "    ",
+          (x) => [`DQ[base + i${y} * D4 + ${x.d}] = ${x.reg(file("dq", y))} * u.scale;`],
+        ) +
+        `\n  }`
+      ).join("\n")
+    }
 }
-`;
+`,
+  );
 }
 
 /**
@@ -378,20 +404,22 @@ export function attentionBackwardDkvRowsWgsl(v: AttnVariant): string {
       ])),
       `}`,
     ], "ii");
-  return attentionPrelude(v, inputs, ["DK", "DV"]) + /* wgsl */ `
+  return inLayout(
+    v,
+    attentionPrelude(v, inputs, ["DK", "DV"]) + /* wgsl */ `
 var<workgroup> sLse: array<f32, BLK>;
 var<workgroup> sDelta: array<f32, BLK>;
 
 ${header(v, KEY_RANGE, "j")}
 ${declAll(r, v, ["k", "v", "dk", "dv"])}
 ${
-    each((y) =>
-      r.eachD("  ", (x) => [
-        `${x.reg(file("k", y))} = K[base + jc${y} * D4 + ${x.d}] * u.scale;`,
-        `${x.reg(file("v", y))} = V[base + jc${y} * D4 + ${x.d}];`,
-      ])
-    ).join("\n")
-  }
+      each((y) =>
+        r.eachD("  ", (x) => [
+          `${x.reg(file("k", y))} = K[base + jc${y} * D4 + ${x.d}] * u.scale;`,
+          `${x.reg(file("v", y))} = V[base + jc${y} * D4 + ${x.d}];`,
+        ])
+      ).join("\n")
+    }
   for (var i0 = lo; i0 < hi; i0 += BLK) {
 ${stage("i0", "Q", "DO")}
     for (var e = lid.x; e < BLK; e += THREADS) {
@@ -405,15 +433,16 @@ ${splitBlocks(v, KEY_FULL, loop)}
     workgroupBarrier();
   }
 ${
-    each((y) =>
-      `  if (j${y} < u.T) {\n` +
-      r.eachD("    ", (x) => [
-        `DK[base + j${y} * D4 + ${x.d}] = ${x.reg(file("dk", y))} * u.scale;`,
-        `DV[base + j${y} * D4 + ${x.d}] = ${x.reg(file("dv", y))};`,
-      ]) +
-      `\n  }`
-    ).join("\n")
-  }
+      each((y) =>
+        `  if (j${y} < u.T) {\n` +
+        r.eachD("    ", (x) => [
+          `DK[base + j${y} * D4 + ${x.d}] = ${x.reg(file("dk", y))} * u.scale;`,
+          `DV[base + j${y} * D4 + ${x.d}] = ${x.reg(file("dv", y))};`,
+        ]) +
+        `\n  }`
+      ).join("\n")
+    }
 }
-`;
+`,
+  );
 }

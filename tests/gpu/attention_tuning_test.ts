@@ -8,11 +8,12 @@ import {
   type AttnKernelKind,
   type AttnTuning,
   autoTuning,
+  fusedAttention,
   resolvedRowsPerThread,
   setAttentionTuning,
   setAttentionUnrolled,
 } from "../../lib/gpu/attention.ts";
-import type { AttentionOptions } from "../../lib/gpu/attention_reference.ts";
+import { type AttentionOptions, referenceAttention } from "../../lib/gpu/attention_reference.ts";
 import {
   attentionForwardWgsl,
   attnRowsPerWorkgroup,
@@ -22,6 +23,7 @@ import {
   attentionBackwardDkvRowsWgsl,
   attentionBackwardDqRowsWgsl,
   attentionForwardRowsWgsl,
+  inLayout,
 } from "../../lib/gpu/attention_rows_wgsl.ts";
 import { maxAbsDiff, seeded, useWebgpu } from "./webgpu_setup.ts";
 
@@ -179,4 +181,74 @@ Deno.test("autoTuning: the H100-measured forms, split everywhere; software adapt
   assert.deepEqual(autoTuning("forward", 128), autoTuning("forward", 64));
   await useWebgpu();
   assert.equal(resolvedRowsPerThread("forward", 32), 1); // llvmpipe: not NVIDIA
+});
+
+// [B, T, H, D] inputs (layout "bthd", as the projections produce them) against [B, H, T, D]
+// through the same kernels and against plain tfjs, with gradients through fusedAttention.
+for (const c of [cases[0], cases[3]]) {
+  Deno.test(`attention in the [B, T, H, D] layout equals [B, H, T, D]: ${c.name}`, async () => {
+    await useWebgpu();
+    setAttentionUnrolled(false);
+    const shape = [2, 3, T, 16]; // [B, H, T, D]: three heads, so H and T differ from B
+    const q = seeded(shape, 61), k = seeded(shape, 62), v = seeded(shape, 63);
+    const dO = seeded(shape, 64);
+    const docIds = c.docs ? docIdsOf(2, T) : undefined;
+    const opts = { ...c.opts, docIds };
+    const toBthd = (x: tf.Tensor) => tf.transpose(x, [0, 2, 1, 3]);
+    const [qt, kt, vt, dOt] = [q, k, v, dO].map(toBthd);
+    const bthd = { ...opts, layout: "bthd" as const };
+    try {
+      for (const form of [{}, { rows: 2 as const, threads: 128, split: true }]) {
+        for (const kind of KINDS) setAttentionTuning(kind, form);
+        const { out, lse } = attentionForward(q, k, v, opts);
+        const stats = tf.tidy(() => tf.stack([lse, tf.sum(tf.mul(dO, out), -1)], -1));
+        const base = [out, lse, ...kernels(q, k, v, dO, stats, opts).slice(2)];
+        const got = tf.tidy(() => {
+          const f = attentionForward(qt, kt, vt, bthd);
+          const st = tf.stack([f.lse, tf.sum(tf.mul(dOt, f.out), -1)], -1); // [B, T, H, 2]
+          return [
+            toBthd(f.out),
+            tf.transpose(f.lse, [0, 2, 1]),
+            toBthd(attentionBackwardDq(qt, kt, vt, dOt, st, bthd)),
+            ...attentionBackwardDkv(qt, kt, vt, dOt, st, bthd).map(toBthd),
+          ];
+        });
+        for (let n = 0; n < 5; n++) {
+          const diff = await maxAbsDiff(got[n], base[n]);
+          assert.ok(diff < 1e-5, `${JSON.stringify(form)}: ${NAMES[n]} differs by ${diff}`);
+        }
+        const g = tf.grads((x: tf.Tensor, y: tf.Tensor, z: tf.Tensor) =>
+          tf.sum(tf.mul(fusedAttention(x, y, z, bthd), dOt))
+        )([qt, kt, vt]);
+        const ref = tf.grads((x: tf.Tensor, y: tf.Tensor, z: tf.Tensor) =>
+          tf.sum(tf.mul(referenceAttention(x, y, z, bthd), dOt))
+        )([qt, kt, vt]);
+        for (let n = 0; n < 3; n++) {
+          const diff = await maxAbsDiff(g[n], ref[n]);
+          assert.ok(diff < 1e-4, `tf.grads d${"QKV"[n]} in [B, T, H, D] differs by ${diff}`);
+        }
+        tf.dispose([stats, ...base, ...got, ...g, ...ref]);
+      }
+    } finally {
+      for (const kind of KINDS) setAttentionTuning(kind, {});
+      setAttentionUnrolled(true);
+      tf.dispose([q, k, v, dO, qt, kt, vt, dOt, ...(docIds ? [docIds] : [])]);
+    }
+  });
+}
+
+Deno.test("inLayout rewrites row addresses and statistics for [B, T, H, D] only", () => {
+  const text = "let base = bh * u.T * D4;\nQ[base + ic0 * D4 + 3u]; STATS[bh * u.T + ic0].x;";
+  assert.equal(inLayout({ headDim: 16, hasDoc: false }, text), text);
+  assert.equal(
+    inLayout({ headDim: 16, hasDoc: false, layout: "bthd" }, text),
+    "let hh = bh - b * u.H;\nQ[((b * u.T + ic0) * u.H + hh) * D4 + 3u]; " +
+      "STATS[(b * u.T + ic0) * u.H + hh].x;",
+  );
+  const q = tf.zeros([1, 2, 3, 4]);
+  assert.throws(
+    () => attentionForward(q, q, q, { layout: "tbhd" as "bthd" }),
+    /layout must be "bhtd" or "bthd", found 'tbhd'/,
+  );
+  q.dispose();
 });

@@ -12,7 +12,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { fusedKernelsActive } from "../../gpu/active.ts";
-import { fusedAttention } from "../../gpu/attention.ts";
+import { attentionLayout, fusedAttention } from "../../gpu/attention.ts";
+import { ropeFits, ropeGpu } from "../../gpu/rope.ts";
 import { linear, type Params } from "../params.ts";
 import {
   blockAttentionBackward,
@@ -203,11 +204,26 @@ export function selfAttention(
 ): tf.Tensor3D {
   return tf.tidy(() => {
     const w = (name: string) => p.get(`${prefix}.${name}.weight`);
+    const mask = compactMasks.get(bias);
+    const [B, T, h] = x.shape;
+    const d = h / shape.heads;
+    if (
+      mask !== undefined && mask.T === T && fusedHeadDim(d) && attentionLayout() === "bthd" &&
+      ropeFits([B, T, shape.heads, d], cos.shape, sin.shape, x.dtype, -3)
+    ) {
+      // webgpu, fused kernels: q, k, v stay [B, T, H, d] as the projections make them.
+      const heads = (t: tf.Tensor) => tf.reshape(t, [B, T, shape.heads, d]);
+      const q = ropeGpu(heads(linear(x, w("q_proj"))), cos, sin, -3);
+      const k = ropeGpu(heads(linear(x, w("k_proj"))), cos, sin, -3);
+      const v = heads(linear(x, w("v_proj")));
+      const scale = (shape.dim / shape.heads) ** -0.5;
+      const out = fusedMasked(q, k, v, scale, mask, bias, "bthd"); // [B, T, H, d]
+      return linear(tf.reshape(out, [B, T, h]), w("o_proj")) as tf.Tensor3D;
+    }
     const q = applyRope(splitHeads(linear(x, w("q_proj")), shape.heads), cos, sin); // [B, H, T, d]
     const k = applyRope(splitHeads(linear(x, w("k_proj")), shape.heads), cos, sin); // [B, H, T, d]
     const v = splitHeads(linear(x, w("v_proj")), shape.heads); // [B, H, T, d]
     const scale = (shape.dim / shape.heads) ** -0.5;
-    const mask = compactMasks.get(bias);
     const attended = mask === undefined
       ? denseAttention(q, k, v, scale, bias)
       : maskedAttention(q, k, v, scale, mask, bias);
@@ -424,13 +440,29 @@ function maskedAttention(
         `call causalBias with the sequence length of x.`,
     );
   }
-  const docIds = mask.hasDocs ? tf.reshape(maskTensor, [B, T]) as tf.Tensor2D : null;
   if (!fusedHeadDim(d)) {
+    const docIds = mask.hasDocs ? tf.reshape(maskTensor, [B, T]) as tf.Tensor2D : null;
     return denseAttention(q, k, v, scale, denseBias(T, mask.slidingWindow, docIds));
   }
+  return fusedMasked(q, k, v, scale, mask, maskTensor, "bhtd");
+}
+
+// The fused kernel under a compact mask, q, k, v in `layout` ([B, H, T, d] or [B, T, H, d]).
+function fusedMasked(
+  q: tf.Tensor,
+  k: tf.Tensor,
+  v: tf.Tensor,
+  scale: number,
+  mask: CompactMask,
+  maskTensor: tf.Tensor,
+  layout: "bhtd" | "bthd",
+): tf.Tensor {
+  const B = q.shape[0];
+  const docIds = mask.hasDocs ? tf.reshape(maskTensor, [B, mask.T]) as tf.Tensor2D : null;
   return fusedAttention(q, k, v, {
     causal: true,
     scale,
+    layout,
     ...(mask.slidingWindow === null ? {} : { window: mask.slidingWindow }),
     ...(docIds === null ? {} : { docIds }),
   });

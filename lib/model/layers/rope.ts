@@ -28,37 +28,15 @@ export function ropeTables(
   headDim: number,
   theta: number,
 ): { cos: tf.Tensor2D; sin: tf.Tensor2D } {
-  if (tf.getBackend() === "webgpu") {
-    // On the GPU the tables stay on the device: a fresh tensor would be uploaded through a new
-    // mapped staging buffer on every forward (3 MB per small-preset step). Callers get clones
-    // (same device buffer, their own handle to dispose).
-    const key = `${T}/${headDim}/${theta}`;
-    let hit = gpuTables.get(key);
-    if (hit === undefined || hit.cos.isDisposed || hit.sin.isDisposed) {
-      const { cos, sin } = ropeValues(T, headDim, theta);
-      hit = tf.tidy(() => ({
-        cos: tf.keep(tf.tensor2d(cos.slice(), [T, headDim])),
-        sin: tf.keep(tf.tensor2d(sin.slice(), [T, headDim])),
-      }));
-      if (gpuTables.size >= ROPE_CACHE_MAX) {
-        const [first, old] = gpuTables.entries().next().value!;
-        gpuTables.delete(first);
-        tf.dispose([old.cos, old.sin]);
-      }
-      gpuTables.set(key, hit);
-    }
-    return { cos: tf.clone(hit.cos), sin: tf.clone(hit.sin) };
-  }
   const { cos, sin } = ropeValues(T, headDim, theta);
-  // Copies: the cpu backend keeps the array it is given, and a caller could write into it.
+  // Copies: the cpu backend keeps the array it is given, and a caller could write into it. (On
+  // webgpu the upload is one queue.writeBuffer, lib/gpu/host_cache.ts; a device-resident cache of
+  // the tables, tried first, showed up as tensors in every leak check.)
   return {
     cos: tf.tensor2d(cos.slice(), [T, headDim]),
     sin: tf.tensor2d(sin.slice(), [T, headDim]),
   };
 }
-
-/** Device-resident tables on webgpu by (T, headDim, theta); see `ropeTables`. */
-const gpuTables = new Map<string, { cos: tf.Tensor2D; sin: tf.Tensor2D }>();
 
 // The tables' values by (T, headDim, theta): computing them (2·T·d/2 cos/sin) took ~15 ms of
 // host time per small-preset step (T = 4096, three tables) while the GPU waited. Tensors are
