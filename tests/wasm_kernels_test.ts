@@ -624,6 +624,36 @@ Deno.test("wasm Max over middle or last axes (SIMD) = the stock kernel's picks (
   tf.dispose([special, tail]);
 });
 
+Deno.test("wasm Tile through the SIMD row gather = the JS loops (outer and middle reps)", async () => {
+  await tf.setBackend("wasm");
+  const cases: [number[], number[], "float32" | "int32"][] = [
+    [[2, 64, 1, 128], [1, 1, 6, 1], "float32"], // the hash n-gram gradient's
+    [[3, 2, 8], [2, 3, 1], "int32"],
+    [[5, 4], [3, 1], "float32"],
+    [[2, 3, 4], [1, 2, 2], "float32"], // the last axis repeated: JS loops
+  ];
+  for (const [i, [shape, reps, dtype]] of cases.entries()) {
+    tf.tidy(() => {
+      const x = tf.cast(tf.mul(r(shape, i + 1), 100), dtype);
+      const run = (on: boolean) => {
+        const before = setRowGather(on);
+        try {
+          return tf.tile(x, reps);
+        } finally {
+          setRowGather(before);
+        }
+      };
+      const [slow, fast] = [run(false), run(true)];
+      assert.deepEqual(fast.shape, slow.shape);
+      assert.deepEqual(
+        Array.from(fast.dataSync()),
+        Array.from(slow.dataSync()),
+        `${shape} ${reps}`,
+      );
+    });
+  }
+});
+
 Deno.test("wasm Cast to the same dtype shares the data; other casts convert", async () => {
   await tf.setBackend("wasm");
   const x = tf.tensor1d([1.5, -2.25]);
