@@ -14,12 +14,16 @@ import { fusedKernelConfigs } from "./fused_kernels.ts";
 import { segmentSumKernelConfig } from "./segment_sum.ts";
 import { STOCK_BATCH_MAT_MUL, STOCK_UNSORTED_SEGMENT_SUM } from "./active.ts";
 import { enableHostCaching } from "./host_cache.ts";
+import { UNARY_VEC4, unaryKernelConfig } from "./unary.ts";
 
 export { STOCK_BATCH_MAT_MUL, STOCK_UNSORTED_SEGMENT_SUM };
 
 // The stock configs we replaced; both set or both undefined.
 let stock: tf.KernelConfig | undefined;
 let stockSegmentSum: tf.KernelConfig | undefined;
+
+// tfjs's unary kernels replaced by lib/gpu/unary.ts's vec4 forms, by name.
+const stockUnary = new Map<string, tf.KernelConfig>();
 
 function stockKernel(name: string): tf.KernelConfig {
   const config = tf.getKernel(name, "webgpu");
@@ -68,13 +72,19 @@ export function enableGpuKernels(): void {
   tf.registerKernel({ ...originalSegmentSum, kernelName: STOCK_UNSORTED_SEGMENT_SUM });
   tf.unregisterKernel(tf.UnsortedSegmentSum, "webgpu");
   tf.registerKernel(segmentSumKernelConfig(originalSegmentSum.kernelFunc));
+  for (const name of Object.keys(UNARY_VEC4)) {
+    const original = stockKernel(name);
+    stockUnary.set(name, original);
+    tf.unregisterKernel(name, "webgpu");
+    tf.registerKernel(unaryKernelConfig(name, original));
+  }
   for (const config of fusedKernelConfigs) {
     if (tf.getKernel(config.kernelName, "webgpu") === undefined) tf.registerKernel(config);
   }
 }
 
 /**
- * Puts the stock BatchMatMul and UnsortedSegmentSum back (our fused kernels stay registered;
+ * Puts the stock BatchMatMul, UnsortedSegmentSum and unary kernels back (our fused kernels stay registered;
  * nothing else uses them).
  *
  * @example
@@ -91,6 +101,11 @@ export function disableGpuKernels(): void {
   tf.unregisterKernel(STOCK_BATCH_MAT_MUL, "webgpu");
   tf.registerKernel(stock);
   stock = undefined;
+  for (const [name, original] of stockUnary) {
+    tf.unregisterKernel(name, "webgpu");
+    tf.registerKernel(original);
+  }
+  stockUnary.clear();
   if (stockSegmentSum !== undefined) {
     tf.unregisterKernel(tf.UnsortedSegmentSum, "webgpu");
     tf.unregisterKernel(STOCK_UNSORTED_SEGMENT_SUM, "webgpu");
