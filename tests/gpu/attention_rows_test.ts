@@ -1,8 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import {
-  attentionBackwardDkv,
-  attentionBackwardDq,
   attentionForward,
   attentionRowsPerThread,
   type AttnRowsPerThread,
@@ -21,6 +19,7 @@ import {
   attnScoreChunk,
 } from "../../lib/gpu/attention_rows_wgsl.ts";
 import { maxAbsDiff, seeded, useWebgpu } from "./webgpu_setup.ts";
+import { ATTENTION_OUTPUTS, attentionKernels, docIdsOf } from "./attention_fixtures.ts";
 
 // Rows per thread R = 2 and 4 (setAttentionRowsPerThread) against R = 1 and the plain-tfjs
 // reference. T = 300 is not a multiple of the 128 or 256 rows a workgroup covers, and the
@@ -45,32 +44,6 @@ const cases: {
   { name: "documents + window 5", d: 16, unrolled: true, docs: true, opts: { window: 5 } },
 ];
 
-function docIdsOf(b: number, t: number): tf.Tensor {
-  const ids = new Int32Array(b * t);
-  for (let i = 0; i < t; i++) {
-    ids[i] = i < 20 ? 0 : i < 145 ? 1 : 2;
-    ids[t + i] = i < t - 4 ? 5 : 6;
-  }
-  return tf.tensor2d(ids, [b, t], "int32");
-}
-
-/** out, lse, dQ, dK, dV of the three kernels at the current rows-per-thread setting. */
-function kernels(
-  q: tf.Tensor,
-  k: tf.Tensor,
-  v: tf.Tensor,
-  dO: tf.Tensor,
-  stats: tf.Tensor,
-  opts: AttentionOptions,
-): tf.Tensor[] {
-  const { out, lse } = attentionForward(q, k, v, opts);
-  const dq = attentionBackwardDq(q, k, v, dO, stats, opts);
-  const [dk, dv] = attentionBackwardDkv(q, k, v, dO, stats, opts);
-  return [out, lse, dq, dk, dv];
-}
-
-const NAMES = ["output", "log-sum-exp", "dQ", "dK", "dV"];
-
 for (const c of cases) {
   Deno.test(
     `attention with 2 and 4 rows per thread equals 1 row and plain tfjs (${
@@ -89,7 +62,7 @@ for (const c of cases) {
         const { out, lse } = attentionForward(q, k, v, opts);
         const stats = tf.tidy(() => tf.stack([lse, tf.sum(tf.mul(dO, out), -1)], -1));
         tf.dispose([out, lse]);
-        const one = kernels(q, k, v, dO, stats, opts);
+        const one = attentionKernels(q, k, v, dO, stats, opts);
         // The reference's gradients of sum(attention ∘ dO) are dQ, dK, dV for cotangent dO.
         const loss = (x: tf.Tensor, y: tf.Tensor, z: tf.Tensor) =>
           tf.sum(tf.mul(referenceAttention(x, y, z, opts), dO));
@@ -97,14 +70,17 @@ for (const c of cases) {
         for (const r of [2, 4] as const) {
           setAttentionRowsPerThread(r);
           const before = tf.memory().numTensors;
-          const many = kernels(q, k, v, dO, stats, opts);
+          const many = attentionKernels(q, k, v, dO, stats, opts);
           for (let n = 0; n < 5; n++) {
             const diff = await maxAbsDiff(many[n], one[n]);
-            assert.ok(diff < 1e-4, `R=${r}: ${NAMES[n]} differs from R=1 by ${diff}`);
+            assert.ok(diff < 1e-4, `R=${r}: ${ATTENTION_OUTPUTS[n]} differs from R=1 by ${diff}`);
           }
           for (const [n, m] of [[0, 0], [2, 1], [3, 2], [4, 3]]) {
             const diff = await maxAbsDiff(many[n], ref[m]);
-            assert.ok(diff < 1e-4, `R=${r}: ${NAMES[n]} differs from plain tfjs by ${diff}`);
+            assert.ok(
+              diff < 1e-4,
+              `R=${r}: ${ATTENTION_OUTPUTS[n]} differs from plain tfjs by ${diff}`,
+            );
           }
           tf.dispose(many);
           assert.equal(tf.memory().numTensors, before, "no tensor leak");

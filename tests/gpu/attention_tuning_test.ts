@@ -26,6 +26,7 @@ import {
   inLayout,
 } from "../../lib/gpu/attention_rows_wgsl.ts";
 import { maxAbsDiff, seeded, useWebgpu } from "./webgpu_setup.ts";
+import { ATTENTION_OUTPUTS, attentionKernels, docIdsOf } from "./attention_fixtures.ts";
 
 // setAttentionTuning's forms (split blocks, workgroup sizes, one row per thread through the rows
 // generator) against the default form. T = 300 at headDim 16 stages 64-row blocks, so the causal
@@ -46,31 +47,6 @@ const forms: AttnTuning[] = [
   { threads: 32 },
 ];
 
-function docIdsOf(b: number, t: number): tf.Tensor {
-  const ids = new Int32Array(b * t);
-  for (let i = 0; i < t; i++) {
-    ids[i] = i < 20 ? 0 : i < 145 ? 1 : 2;
-    ids[t + i] = i < t - 4 ? 5 : 6;
-  }
-  return tf.tensor2d(ids, [b, t], "int32");
-}
-
-function kernels(
-  q: tf.Tensor,
-  k: tf.Tensor,
-  v: tf.Tensor,
-  dO: tf.Tensor,
-  stats: tf.Tensor,
-  opts: AttentionOptions,
-): tf.Tensor[] {
-  const { out, lse } = attentionForward(q, k, v, opts);
-  const dq = attentionBackwardDq(q, k, v, dO, stats, opts);
-  const [dk, dv] = attentionBackwardDkv(q, k, v, dO, stats, opts);
-  return [out, lse, dq, dk, dv];
-}
-
-const NAMES = ["output", "log-sum-exp", "dQ", "dK", "dV"];
-
 for (const c of cases) {
   Deno.test(`attention tuning forms equal the default form: ${c.name}, T ${T}`, async () => {
     await useWebgpu();
@@ -84,13 +60,16 @@ for (const c of cases) {
       const { out, lse } = attentionForward(q, k, v, opts);
       const stats = tf.tidy(() => tf.stack([lse, tf.sum(tf.mul(dO, out), -1)], -1));
       tf.dispose([out, lse]);
-      const base = kernels(q, k, v, dO, stats, opts);
+      const base = attentionKernels(q, k, v, dO, stats, opts);
       for (const form of forms) {
         for (const kind of KINDS) setAttentionTuning(kind, form);
-        const got = kernels(q, k, v, dO, stats, opts);
+        const got = attentionKernels(q, k, v, dO, stats, opts);
         for (let n = 0; n < 5; n++) {
           const diff = await maxAbsDiff(got[n], base[n]);
-          assert.ok(diff < 1e-4, `${JSON.stringify(form)}: ${NAMES[n]} differs by ${diff}`);
+          assert.ok(
+            diff < 1e-4,
+            `${JSON.stringify(form)}: ${ATTENTION_OUTPUTS[n]} differs by ${diff}`,
+          );
         }
         tf.dispose(got);
       }
@@ -202,7 +181,7 @@ for (const c of [cases[0], cases[3]]) {
         for (const kind of KINDS) setAttentionTuning(kind, form);
         const { out, lse } = attentionForward(q, k, v, opts);
         const stats = tf.tidy(() => tf.stack([lse, tf.sum(tf.mul(dO, out), -1)], -1));
-        const base = [out, lse, ...kernels(q, k, v, dO, stats, opts).slice(2)];
+        const base = [out, lse, ...attentionKernels(q, k, v, dO, stats, opts).slice(2)];
         const got = tf.tidy(() => {
           const f = attentionForward(qt, kt, vt, bthd);
           const st = tf.stack([f.lse, tf.sum(tf.mul(dOt, f.out), -1)], -1); // [B, T, H, 2]
@@ -215,7 +194,10 @@ for (const c of [cases[0], cases[3]]) {
         });
         for (let n = 0; n < 5; n++) {
           const diff = await maxAbsDiff(got[n], base[n]);
-          assert.ok(diff < 1e-5, `${JSON.stringify(form)}: ${NAMES[n]} differs by ${diff}`);
+          assert.ok(
+            diff < 1e-5,
+            `${JSON.stringify(form)}: ${ATTENTION_OUTPUTS[n]} differs by ${diff}`,
+          );
         }
         const g = tf.grads((x: tf.Tensor, y: tf.Tensor, z: tf.Tensor) =>
           tf.sum(tf.mul(fusedAttention(x, y, z, bthd), dOt))
