@@ -165,7 +165,15 @@ function allVariants(): SweepVariant[] {
     priority: Infinity,
   };
   const grid: SweepVariant[] = [];
-  const tiles = [[128, 128, 8, 8], [128, 64, 8, 4], [64, 128, 4, 8], [64, 64, 4, 4]];
+  // The last two: 128 accumulators per thread (8×16, 16×8), tried 2026-11-22 20:2x UTC.
+  const tiles = [
+    [128, 128, 8, 8],
+    [128, 64, 8, 4],
+    [64, 128, 4, 8],
+    [64, 64, 4, 4],
+    [128, 256, 8, 16],
+    [256, 128, 16, 8],
+  ];
   for (const [bm, bn, tm, tn] of tiles) {
     for (const bk of [8, 16, 32]) {
       for (const unroll of [true, false]) {
