@@ -1,6 +1,7 @@
 /**
- * Registers our WGSL kernels into tfjs's webgpu backend. BatchMatMul and UnsortedSegmentSum (the
- * gradient of tf.gather) are overridden (the stock kernels stay callable as `StockBatchMatMul`
+ * Registers our WGSL kernels into tfjs's webgpu backend. BatchMatMul, UnsortedSegmentSum (the
+ * gradient of tf.gather), the vec4 unary ops (unary.ts) and Sum (row_sum.ts: the last axis of
+ * float32 tensors; `setRowSumEnabled(false)` turns it off) are overridden (the stock kernels stay callable as `StockBatchMatMul`
  * and `StockUnsortedSegmentSum`, for tests and benchmarks); the fused kernels get their own
  * kernel names and are reached through the functions in this folder.
  *
@@ -15,6 +16,7 @@ import { segmentSumKernelConfig } from "./segment_sum.ts";
 import { STOCK_BATCH_MAT_MUL, STOCK_UNSORTED_SEGMENT_SUM } from "./active.ts";
 import { enableHostCaching } from "./host_cache.ts";
 import { UNARY_VEC4, unaryKernelConfig } from "./unary.ts";
+import { rowSumKernelConfig } from "./row_sum.ts";
 
 export { STOCK_BATCH_MAT_MUL, STOCK_UNSORTED_SEGMENT_SUM };
 
@@ -24,6 +26,9 @@ let stockSegmentSum: tf.KernelConfig | undefined;
 
 // tfjs's unary kernels replaced by lib/gpu/unary.ts's vec4 forms, by name.
 const stockUnary = new Map<string, tf.KernelConfig>();
+
+// tfjs's Sum, replaced by lib/gpu/row_sum.ts's last-axis row sum (which falls back to it).
+let stockSum: tf.KernelConfig | undefined;
 
 function stockKernel(name: string): tf.KernelConfig {
   const config = tf.getKernel(name, "webgpu");
@@ -78,13 +83,16 @@ export function enableGpuKernels(): void {
     tf.unregisterKernel(name, "webgpu");
     tf.registerKernel(unaryKernelConfig(name, original));
   }
+  stockSum = stockKernel(tf.Sum);
+  tf.unregisterKernel(tf.Sum, "webgpu");
+  tf.registerKernel(rowSumKernelConfig(stockSum));
   for (const config of fusedKernelConfigs) {
     if (tf.getKernel(config.kernelName, "webgpu") === undefined) tf.registerKernel(config);
   }
 }
 
 /**
- * Puts the stock BatchMatMul, UnsortedSegmentSum and unary kernels back (our fused kernels stay registered;
+ * Puts the stock BatchMatMul, UnsortedSegmentSum, unary and Sum kernels back (our fused kernels stay registered;
  * nothing else uses them).
  *
  * @example
@@ -106,6 +114,11 @@ export function disableGpuKernels(): void {
     tf.registerKernel(original);
   }
   stockUnary.clear();
+  if (stockSum !== undefined) {
+    tf.unregisterKernel(tf.Sum, "webgpu");
+    tf.registerKernel(stockSum);
+    stockSum = undefined;
+  }
   if (stockSegmentSum !== undefined) {
     tf.unregisterKernel(tf.UnsortedSegmentSum, "webgpu");
     tf.unregisterKernel(STOCK_UNSORTED_SEGMENT_SUM, "webgpu");

@@ -3,15 +3,23 @@
  * place of tfjs-webgpu's one-element-per-thread programs: on an H100 its `neg` moved 0.60 TB/s at
  * 64M elements (bench/README.md), below the issue's 1.5 TB/s. Each kernel applies tfjs's own
  * WGSL expression to four elements at once, so values are those of the stock kernels. Sizes not
- * divisible by 4 and other dtypes take the stock kernel. Registered by `enableGpuKernels()`.
+ * divisible by 4 and other dtypes take the stock kernel. Registered by `enableGpuKernels()`. The
+ * WGSL form (vec4s per thread, workgroup size, grid) is chosen with `setUnaryForm`; the default
+ * is the form this file started with, until H100 numbers (bench/elementwise_sweep.ts) say better.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import type { WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
-import { dispatch, flatGrid } from "./dispatch.ts";
-
-const WG = 256;
+import { dispatch } from "./dispatch.ts";
+import {
+  checkUnaryForm,
+  UNARY_DEFAULT_FORM,
+  type UnaryForm,
+  unaryFormName,
+  unaryGrid,
+  unaryWgsl,
+} from "./elementwise_wgsl.ts";
 
 /** tfjs-webgpu's expressions (unary_op_util.ts), written for `a: vec4<f32>`. */
 export const UNARY_VEC4: Readonly<Record<string, string>> = Object.freeze({
@@ -24,20 +32,43 @@ export const UNARY_VEC4: Readonly<Record<string, string>> = Object.freeze({
   [tf.Sigmoid]: "vec4<f32>(1.0) / (vec4<f32>(1.0) + exp(-1.0 * a))",
 });
 
-const wgsl = (expr: string) => /* wgsl */ `
-@group(0) @binding(0) var<storage, read> X: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read_write> Y: array<vec4<f32>>;
-struct Uniforms { n4: u32 };
-@group(0) @binding(2) var<uniform> u: Uniforms;
-@compute @workgroup_size(${WG}, 1, 1)
-fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = (wid.y * nwg.x + wid.x) * ${WG}u + lid.x;
-  if (i >= u.n4) { return; }
-  let a = X[i];
-  Y[i] = ${expr};
+let form: UnaryForm = UNARY_DEFAULT_FORM;
+
+/**
+ * Chooses the WGSL form of the vec4 unary kernels for later dispatches (see UnaryForm in
+ * lib/gpu/elementwise_wgsl.ts and bench/elementwise_sweep.ts, which times the forms); "default"
+ * puts back {@link UNARY_DEFAULT_FORM} (one vec4 per thread, 256 threads, flat grid). Every form
+ * computes the same values.
+ *
+ * @example
+ * ```ts
+ * import { setUnaryForm, unaryForm } from "./unary.ts";
+ * setUnaryForm({ perThread: 2, workgroup: 256, gridStride: 0, grid: "balanced" });
+ * console.log(unaryForm().perThread); // 2
+ * setUnaryForm("default");
+ * ```
+ */
+export function setUnaryForm(f: UnaryForm | "default"): void {
+  if (f === "default") {
+    form = UNARY_DEFAULT_FORM;
+    return;
+  }
+  checkUnaryForm(f);
+  form = Object.freeze({ ...f });
 }
-`;
+
+/**
+ * The form the vec4 unary kernels currently use (see `setUnaryForm`).
+ *
+ * @example
+ * ```ts
+ * import { unaryForm } from "./unary.ts";
+ * console.log(unaryForm().workgroup); // 256
+ * ```
+ */
+export function unaryForm(): UnaryForm {
+  return form;
+}
 
 /**
  * The KernelConfig of our vec4 form of `name`, falling back to `stock` (tfjs's config) for other
@@ -60,9 +91,15 @@ export function unaryKernelConfig(name: string, stock: tf.KernelConfig): tf.Kern
       const x = (args.inputs as { x: tf.TensorInfo }).x;
       const n = x.shape.reduce((p, d) => p * d, 1);
       if (x.dtype !== "float32" || n % 4 !== 0 || n === 0) return stock.kernelFunc(args);
+      const f = form;
+      const isDefault = unaryFormName(f) === unaryFormName(UNARY_DEFAULT_FORM);
       return dispatch(
         args.backend as unknown as WebGPUBackend,
-        { key: `blt_unary_${name}`, wgsl: () => wgsl(expr), workgroups: flatGrid(n / 4, WG) },
+        {
+          key: isDefault ? `blt_unary_${name}` : `blt_unary_${name}_${unaryFormName(f)}`,
+          wgsl: () => unaryWgsl(expr, f),
+          workgroups: unaryGrid(f, n / 4),
+        },
         [x],
         [{ shape: x.shape, dtype: "float32" }],
         [{ type: "uint32", value: n / 4 }],
