@@ -28,12 +28,15 @@
  * @module
  */
 import {
+  MATMUL_TUNED_VARIANT,
+  matmulFitsUnchecked,
   type MatmulOperands,
   type MatmulVariant,
   matmulVariantSharedBytes,
   matmulVariantWgsl,
   matmulWgsl,
   splitKReduceWgsl,
+  wholeSplits,
 } from "../lib/gpu/matmul_wgsl.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -145,7 +148,11 @@ interface SweepVariant {
 function variantName(v: MatmulVariant): string {
   return `${v.unroll ? "u" : "l"}${v.bm}x${v.bn}k${v.bk}-${v.tm}x${v.tn}-${
     v.prefetch ? "pf" : "np"
-  }-${v.aTile === "kMajor" ? "Akm" : "Akv"}`;
+  }-${v.aTile === "kMajor" ? "Akm" : "Akv"}${v.doubleBuffer ? "-db" : ""}${
+    v.warpTile ? "-wt" : ""
+  }${v.unchecked ? (v.clampEdges ? "-ucc" : "-uc") : ""}${v.tile2d ? "-2d" : ""}${
+    v.hoistOffsets ? "-ho" : ""
+  }`;
 }
 
 function priority(v: MatmulVariant): number {
@@ -193,6 +200,102 @@ function allVariants(): SweepVariant[] {
         }
       }
     }
+  }
+  // Double-buffered shared tiles, warp-tiled thread mapping and unchecked loads (whole tiles
+  // only), on the unrolled 128×128 8×8 forms with prefetch; added 2026-11-22 (sixth session).
+  for (const bk of [8, 16, 32]) {
+    for (const aTile of ["kMajor", "kVec4"] as const) {
+      for (let bits = 1; bits < 8; bits++) {
+        const params: MatmulVariant = {
+          bm: 128,
+          bn: 128,
+          bk,
+          tm: 8,
+          tn: 8,
+          unroll: true,
+          prefetch: true,
+          aTile,
+          doubleBuffer: (bits & 1) !== 0,
+          warpTile: (bits & 2) !== 0,
+          unchecked: (bits & 4) !== 0,
+        };
+        grid.push({
+          name: variantName(params),
+          bm: 128,
+          bn: 128,
+          bk,
+          params,
+          wgsl: (o) => matmulVariantWgsl(params, o),
+          priority: priority(params) + 2 + bits / 8,
+        });
+      }
+    }
+  }
+  // Nested shared arrays (tile2d), 2026-11-22 sixth session, on the forms that led above.
+  for (const bk of [8, 16, 32]) {
+    for (const aTile of ["kMajor", "kVec4"] as const) {
+      for (
+        const [db, wt, uc] of [
+          [false, false, true],
+          [false, true, true],
+          [true, false, true],
+          [false, false, false],
+          [false, true, false],
+        ]
+      ) {
+        const params: MatmulVariant = {
+          bm: 128,
+          bn: 128,
+          bk,
+          tm: 8,
+          tn: 8,
+          unroll: true,
+          prefetch: true,
+          aTile,
+          doubleBuffer: db,
+          warpTile: wt,
+          unchecked: uc,
+          tile2d: true,
+        };
+        grid.push({
+          name: variantName(params),
+          bm: 128,
+          bn: 128,
+          bk,
+          params,
+          wgsl: (o) => matmulVariantWgsl(params, o),
+          priority: priority(params) + 4,
+        });
+      }
+    }
+  }
+  // Clamped edges (unchecked loads on partial tiles) and hoisted load offsets, 2026-11-22 sixth
+  // session.
+  for (
+    const [bk, clampEdges, hoistOffsets] of [
+      [16, true, false],
+      [32, true, false],
+      [16, true, true],
+      [16, false, true],
+      [32, false, true],
+    ] as const
+  ) {
+    const params: MatmulVariant = {
+      ...MATMUL_TUNED_VARIANT,
+      bk,
+      unchecked: true,
+      clampEdges,
+      hoistOffsets,
+    };
+    grid.push({
+      name: variantName(params),
+      bm: 128,
+      bn: 128,
+      bk,
+      params,
+      wgsl: (o) => matmulVariantWgsl(params, o),
+      priority: priority(params) + 5,
+    });
   }
   grid.sort((a, b) => b.priority - a.priority);
   return [lib, ...grid];
@@ -250,6 +353,23 @@ const FULL_SHAPES: readonly Shape[] = [
     transposeB: false,
   },
   { name: "4096^3", m: 4096, n: 4096, k: 4096, transposeA: false, transposeB: false },
+  // Medium's global layers: 8 × 1025 patches (partial tiles at the M edge).
+  {
+    name: "fwd [8200,1024]x[1024,1024]",
+    m: 8200,
+    n: 1024,
+    k: 1024,
+    transposeA: false,
+    transposeB: false,
+  },
+  {
+    name: "dW [1024,32768]T.[32768,512]",
+    m: 1024,
+    n: 512,
+    k: 32768,
+    transposeA: true,
+    transposeB: false,
+  },
 ];
 
 const QUICK_SHAPES: readonly Shape[] = [
@@ -301,6 +421,7 @@ function planSplits(m: number, n: number, k: number, batches: number, v: SweepVa
   const tiles = Math.ceil(m / v.bm) * Math.ceil(n / v.bn) * batches;
   let splits = 1;
   if (tiles < 264 && k >= 512) splits = Math.min(Math.ceil(264 / tiles), Math.floor(k / 256));
+  splits = wholeSplits(k, splits, v.bk);
   const kChunk = Math.ceil(Math.ceil(k / splits) / v.bk) * v.bk;
   return { splits: Math.max(1, Math.ceil(k / kChunk)), kChunk };
 }
@@ -471,7 +592,12 @@ async function checkKernel(
   pipe: GPUComputePipeline,
   ops: MatmulOperands,
 ): Promise<number> {
-  const { m, n, k } = CHECK;
+  // Unchecked loads need whole tiles: two tiles each way, 12 k steps (6 per split).
+  const { m, n, k } = !v.params?.unchecked
+    ? CHECK
+    : v.params.clampEdges
+    ? { m: CHECK.m, n: CHECK.n, k: 12 * v.bk } // ragged edges, whole k steps
+    : { m: 2 * v.bm, n: 2 * v.bn, k: 12 * v.bk };
   let worst = 0;
   for (const batches of [2, 1]) {
     const a = randomFloats(batches * m * k, 7 + batches), b = randomFloats(k * n, 11);
@@ -730,6 +856,13 @@ async function main(): Promise<void> {
         maxErr: k.maxErr,
         status: typeof bufs === "string" ? bufs : k.status,
       });
+      return;
+    }
+    if (
+      v.params?.unchecked &&
+      !matmulFitsUnchecked(v.params, s.m, s.n, s.k, planSplits(s.m, s.n, s.k, 1, v).kChunk)
+    ) {
+      results.push({ ...base, maxErr: k.maxErr, status: "skipped: shape not whole tiles" });
       return;
     }
     const dims = { m: s.m, n: s.n, k: s.k, batches: 1, aStride: 0, bStride: 0 };

@@ -6,7 +6,7 @@
  * usage: deno task bench [--presets tiny,small,medium] [--steps 5] [--warmup 2] [--stock]
  *        [--batch B] [--seq T] [--json out/bench.json] [--profile] [--top 25] [--diagnose]
  *        [--workers N] [--by-shape] [--micro R] [--attn-tuning F] [--no-host-cache]
- *        [--attn-layout bhtd|bthd]
+ *        [--attn-layout bhtd|bthd] [--matmul-form auto|tuned|unrolled|loop]
  * Backend: automatic (webgpu on a real GPU, else wasm), or `BLT_BACKEND=wasm|webgpu|cpu`.
  * `--stock` keeps tfjs's own webgpu kernels (no lib/gpu kernels), for the before/after column.
  * `--profile`: after the timed steps, one more step counts GPU dispatches / queue submits /
@@ -21,6 +21,7 @@
  * `--no-host-cache`: webgpu without lib/gpu/host_cache.ts's caches (uniforms, bind groups).
  * `--attn-layout`: the layout the model hands to the fused attention (`setAttentionLayout`;
  * default "auto": [B, T, H, d] on NVIDIA).
+ * `--matmul-form`: our BatchMatMul's WGSL form (`setMatmulForm`; default "auto": "tuned" on NVIDIA).
  *
  * @module
  */
@@ -50,6 +51,7 @@ import {
   traceKernelErrors,
 } from "../lib/gpu/profile.ts";
 import { hostCacheStats, setHostCaching } from "../lib/gpu/host_cache.ts";
+import { type MatmulForm, resolvedMatmulForm, setMatmulForm } from "../lib/gpu/matmul.ts";
 import {
   attentionLayout,
   type AttnKernelKind,
@@ -453,6 +455,9 @@ if (import.meta.main) {
   if (args.includes("--no-host-cache")) setHostCaching(false);
   const layout = arg(args, "attn-layout");
   if (layout !== undefined) setAttentionLayout(layout as "bhtd" | "bthd");
+  const mmForm = arg(args, "matmul-form");
+  if (mmForm !== undefined) setMatmulForm(mmForm as MatmulForm);
+  if (kernels === "ours") console.log(`matmul form: ${resolvedMatmulForm()}`);
   const tuningFile = arg(args, "attn-tuning");
   if (tuningFile !== undefined) {
     const best = (JSON.parse(await Deno.readTextFile(tuningFile)) as {

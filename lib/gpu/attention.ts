@@ -8,7 +8,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
-import { dispatch, webgpuBackend } from "./dispatch.ts";
+import { dispatch, onNvidia, webgpuBackend } from "./dispatch.ts";
 import {
   type AttnRowsPerThread,
   attnRowsPerWorkgroup,
@@ -123,9 +123,6 @@ export function autoTuning(kind: AttnKernelKind, headDim: number): AttnTuning {
 
 let rowsPerThread: AttnRowsPerThread | "auto" = "auto";
 
-/** PCI vendor id of NVIDIA as Deno's WebGPU (wgpu) reports it in the adapter info, and by name. */
-const NVIDIA_VENDORS = new Set(["4318", "0x10de", "nvidia"]);
-
 /**
  * Rows per thread the next `kind` kernel at `headDim` will use: the explicit setting, or for
  * "auto" {@link autoRowsPerThread} on NVIDIA adapters (where it was measured) and 1 elsewhere
@@ -140,15 +137,6 @@ const NVIDIA_VENDORS = new Set(["4318", "0x10de", "nvidia"]);
 export function resolvedRowsPerThread(kind: AttnKernelKind, headDim: number): AttnRowsPerThread {
   if (rowsPerThread !== "auto") return rowsPerThread;
   return onNvidia() ? autoRowsPerThread(kind, headDim) : 1;
-}
-
-function onNvidia(): boolean {
-  const vendor = tf.getBackend() === "webgpu"
-    ? String(
-      (tf.backend() as unknown as { adapterInfo?: { vendor?: string } }).adapterInfo?.vendor ?? "",
-    ).toLowerCase()
-    : "";
-  return NVIDIA_VENDORS.has(vendor);
 }
 
 /**

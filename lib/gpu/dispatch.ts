@@ -215,18 +215,50 @@ export function gpuFlush(): void {
   }
 }
 
+/** PCI vendor id of NVIDIA as Deno's WebGPU (wgpu) reports it in the adapter info, and by name. */
+const NVIDIA_VENDORS = new Set(["4318", "0x10de", "nvidia"]);
+
+/**
+ * Whether tfjs runs on the webgpu backend over an NVIDIA adapter: the forms tuned on the H100
+ * (attention, matmul) are chosen there only; software adapters compile large unrolled kernels
+ * very slowly and other GPUs are unmeasured.
+ *
+ * @example
+ * ```ts
+ * import { onNvidia } from "./dispatch.ts";
+ * console.log(typeof onNvidia()); // "boolean"
+ * ```
+ */
+export function onNvidia(): boolean {
+  const vendor = tf.getBackend() === "webgpu"
+    ? String(
+      (tf.backend() as unknown as { adapterInfo?: { vendor?: string } }).adapterInfo?.vendor ?? "",
+    ).toLowerCase()
+    : "";
+  return NVIDIA_VENDORS.has(vendor);
+}
+
 /**
  * A 2-D workgroup grid covering `count` items with `perGroup` items per workgroup (WebGPU caps
- * each dimension at 65535). Shaders recover the flat group as `wid.y * nwg.x + wid.x`.
+ * each dimension at 65535). Shaders recover the flat group as `wid.y * nwg.x + wid.x` and skip
+ * groups past the end. The groups are split evenly over y, so at most y − 1 of them are idle:
+ * filling x first left up to 65534 idle workgroups (at 64M elements a vec4 kernel launched twice
+ * the groups it needed and ran at 1.24 TB/s on an H100 against 1.64 split evenly,
+ * bench/README.md, sixth session).
  *
  * @example
  * ```ts
  * import { flatGrid } from "./dispatch.ts";
  * console.log(flatGrid(1_000_000, 256)); // [3907, 1, 1]
+ * console.log(flatGrid(65536 * 256, 256)); // [32768, 2, 1]
  * ```
  */
 export function flatGrid(count: number, perGroup: number): [number, number, number] {
   const groups = Math.ceil(count / perGroup);
-  const x = Math.min(groups, 65535);
-  return [x, Math.ceil(groups / x), 1];
+  if (groups <= 0) return [0, 1, 1];
+  const y = Math.ceil(groups / 65535);
+  if (y > 65535) {
+    throw new Error(`flatGrid: ${count} items need ${groups} workgroups, more than 65535².`);
+  }
+  return [Math.ceil(groups / y), y, 1];
 }

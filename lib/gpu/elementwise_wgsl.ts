@@ -247,12 +247,17 @@ export interface UnaryForm {
   readonly grid: "flat" | "balanced";
 }
 
-/** The unary form lib/gpu/unary.ts has used since it was written (its default). */
+/**
+ * lib/gpu/unary.ts's default: one vec4 per thread, 256 threads, the balanced grid. On the H100
+ * (bench/elementwise_sweep.ts, 2026-11-22 sixth session) neg moved 1.64 TB/s at 64M elements in
+ * this form against 1.24 with the x-first ("flat") grid it was written with; equal at 1M and 16M
+ * (the same WGSL, only the grid differs).
+ */
 export const UNARY_DEFAULT_FORM: UnaryForm = Object.freeze({
   perThread: 1,
   workgroup: 256,
   gridStride: 0,
-  grid: "flat",
+  grid: "balanced",
 });
 
 /**
@@ -261,7 +266,7 @@ export const UNARY_DEFAULT_FORM: UnaryForm = Object.freeze({
  * @example
  * ```ts
  * import { UNARY_DEFAULT_FORM, unaryFormName } from "./elementwise_wgsl.ts";
- * console.log(unaryFormName(UNARY_DEFAULT_FORM)); // "v1-wg256-flat"
+ * console.log(unaryFormName(UNARY_DEFAULT_FORM)); // "v1-wg256-balanced"
  * ```
  */
 export function unaryFormName(f: UnaryForm): string {

@@ -8,8 +8,16 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
-import { dispatch, type Uniform } from "./dispatch.ts";
-import { MATMUL_TILE, matmulWgsl, splitKReduceWgsl } from "./matmul_wgsl.ts";
+import { dispatch, flatGrid, onNvidia, type Uniform } from "./dispatch.ts";
+import {
+  MATMUL_TILE,
+  MATMUL_TUNED_VARIANT,
+  matmulFitsUnchecked,
+  matmulVariantWgsl,
+  matmulWgsl,
+  splitKReduceWgsl,
+  wholeSplits,
+} from "./matmul_wgsl.ts";
 import { smallMatmulGpu, useSmallMatmul } from "./small_matmul.ts";
 
 /** Workgroups below which we split K: about two waves on a 132-SM H100. */
@@ -17,16 +25,72 @@ const TARGET_WORKGROUPS = 264;
 /** Shortest k range one split-K workgroup gets (keeps the partial sums worth their traffic). */
 const MIN_K_CHUNK = 256;
 
-// On an H100 (Deno 2.9.6 WebGPU → Vulkan, 2026-11-22, bench/matmul_sweep.ts) the loop form ran
-// at 1.5–1.9 TFLOP/s on every preset shape and the unrolled form at 22–30 (4096³: 29.7; the
-// weight-gradient shape with split-K: 22.1): the driver kept the loops' register arrays in local
-// memory. Hence unrolled by default.
-let unrolledForm = true;
+/**
+ * WGSL form of our matmul. "loop": `matmulWgsl`'s loop form; "unrolled": the same kernel fully
+ * unrolled by the generator; "tuned": {@link MATMUL_TUNED_VARIANT} (warp-tiled threads, nested
+ * shared arrays, unchecked loads on whole tiles); "auto" (default): "tuned" on NVIDIA GPUs,
+ * where it was measured, "unrolled" elsewhere (software adapters compile it slowly; other GPUs
+ * are unmeasured).
+ *
+ * On an H100 (Deno 2.9.6 WebGPU → Vulkan, 2026-11-22, bench/matmul_sweep.ts) the loop form ran
+ * at 1.5–1.9 TFLOP/s on every preset shape (the driver kept its register arrays in local
+ * memory), the unrolled form at 22–30 (4096³: 29.3–29.7) and the tuned form at 35.6 (4096³).
+ */
+export type MatmulForm = "auto" | "tuned" | "unrolled" | "loop";
+
+let formSetting: MatmulForm = "auto";
 
 /**
- * Chooses the WGSL form of our matmul for later calls: true (default) the fully unrolled form of
- * `matmulWgsl` (see its `unrolled`), false the loop form (same tile and split-K; 15× slower on
- * an H100, kept for comparison). Both are cached under their own pipeline keys.
+ * Chooses the WGSL form of our matmul for later calls (see {@link MatmulForm}). Every form is
+ * cached under its own pipeline keys and gives the same values up to float rounding.
+ *
+ * @example
+ * ```ts
+ * import { matmulForm, setMatmulForm } from "./matmul.ts";
+ * setMatmulForm("tuned");
+ * console.log(matmulForm()); // "tuned"
+ * setMatmulForm("auto");
+ * ```
+ */
+export function setMatmulForm(form: MatmulForm): void {
+  if (!["auto", "tuned", "unrolled", "loop"].includes(form)) {
+    throw new Error(
+      `setMatmulForm: unknown form '${form}'; use "auto", "tuned", "unrolled" or "loop".`,
+    );
+  }
+  formSetting = form;
+}
+
+/**
+ * The form set by {@link setMatmulForm} ("auto" unless changed).
+ *
+ * @example
+ * ```ts
+ * import { matmulForm } from "./matmul.ts";
+ * console.log(matmulForm()); // "auto"
+ * ```
+ */
+export function matmulForm(): MatmulForm {
+  return formSetting;
+}
+
+/**
+ * The form the next call runs: "auto" resolved for the current backend's adapter.
+ *
+ * @example
+ * ```ts
+ * import { resolvedMatmulForm } from "./matmul.ts";
+ * console.log(resolvedMatmulForm()); // "unrolled" off NVIDIA
+ * ```
+ */
+export function resolvedMatmulForm(): Exclude<MatmulForm, "auto"> {
+  if (formSetting !== "auto") return formSetting;
+  return onNvidia() ? "tuned" : "unrolled";
+}
+
+/**
+ * Older switch between the loop form (false) and the default (true: "auto", see
+ * {@link setMatmulForm}).
  *
  * @example
  * ```ts
@@ -37,11 +101,11 @@ let unrolledForm = true;
  * ```
  */
 export function setMatmulUnrolled(on: boolean): void {
-  unrolledForm = on;
+  formSetting = on ? "auto" : "loop";
 }
 
 /**
- * Whether our matmul currently emits the unrolled WGSL form (see `setMatmulUnrolled`).
+ * Whether our matmul currently emits an unrolled WGSL form ("unrolled" or "tuned").
  *
  * @example
  * ```ts
@@ -50,7 +114,7 @@ export function setMatmulUnrolled(on: boolean): void {
  * ```
  */
 export function matmulUnrolled(): boolean {
-  return unrolledForm;
+  return resolvedMatmulForm() !== "loop";
 }
 
 /** Resolved geometry of one batched matmul. */
@@ -112,6 +176,7 @@ export function planMatmul(
   if (tiles < TARGET_WORKGROUPS && ka >= 2 * MIN_K_CHUNK) {
     splits = Math.min(Math.ceil(TARGET_WORKGROUPS / tiles), Math.floor(ka / MIN_K_CHUNK));
   }
+  splits = wholeSplits(ka, splits, MATMUL_TILE.bk);
   const kChunk = Math.ceil(Math.ceil(ka / splits) / MATMUL_TILE.bk) * MATMUL_TILE.bk;
   splits = Math.max(1, Math.ceil(ka / kChunk));
   return { m, n, k: ka, batches, outShape: [...outer, m, n], splits, kChunk };
@@ -161,12 +226,25 @@ export function batchMatMulGpu(
   const vec4A = (transposeA ? p.m : p.k) % 4 === 0;
   const vec4B = (transposeB ? p.k : p.n) % 4 === 0;
   const vec4C = p.n % 4 === 0;
-  const unrolled = unrolledForm;
+  const form = resolvedMatmulForm();
+  // Unchecked global loads only when every tile and every workgroup's k range is whole.
+  const unchecked = form === "tuned" &&
+    matmulFitsUnchecked(MATMUL_TUNED_VARIANT, p.m, p.n, p.k, p.kChunk);
+  const suffix = form === "loop" ? "" : form === "unrolled" ? "_u" : unchecked ? "_tu" : "_t";
   const launch = {
     key: `blt_matmul_${transposeA ? "T" : "N"}${transposeB ? "T" : "N"}_${vec4A ? 4 : 1}${
       vec4B ? 4 : 1
-    }${vec4C ? 4 : 1}${unrolled ? "_u" : ""}`,
-    wgsl: () => matmulWgsl(transposeA, transposeB, vec4A, vec4B, vec4C, unrolled),
+    }${vec4C ? 4 : 1}${suffix}`,
+    wgsl: () =>
+      form === "tuned"
+        ? matmulVariantWgsl({ ...MATMUL_TUNED_VARIANT, unchecked }, {
+          transposeA,
+          transposeB,
+          vec4A,
+          vec4B,
+          vec4C,
+        })
+        : matmulWgsl(transposeA, transposeB, vec4A, vec4B, vec4C, form === "unrolled"),
     workgroups: [
       Math.ceil(p.n / MATMUL_TILE.bn),
       Math.ceil(p.m / MATMUL_TILE.bm),
@@ -187,14 +265,12 @@ export function batchMatMulGpu(
     shape: [p.splits, size],
     dtype: "float32",
   }], uniforms);
-  const groups = Math.ceil(size / 256);
-  const gx = Math.min(groups, 65535);
   const [out] = dispatch(
     backend,
     {
       key: "blt_splitk_reduce",
       wgsl: splitKReduceWgsl,
-      workgroups: [gx, Math.ceil(groups / gx), 1],
+      workgroups: flatGrid(size, 256),
     },
     [partial],
     [{ shape: p.outShape, dtype: "float32" }],

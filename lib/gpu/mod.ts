@@ -30,7 +30,16 @@ export {
   segmentSumKernelConfig,
   type SegmentSumPlan,
 } from "./segment_sum.ts";
-export { type MatmulPlan, matmulUnrolled, planMatmul, setMatmulUnrolled } from "./matmul.ts";
+export {
+  type MatmulForm,
+  matmulForm,
+  type MatmulPlan,
+  matmulUnrolled,
+  planMatmul,
+  resolvedMatmulForm,
+  setMatmulForm,
+  setMatmulUnrolled,
+} from "./matmul.ts";
 export {
   attentionForward,
   attentionRowsPerThread,
@@ -69,3 +78,13 @@ export {
   setHostCaching,
 } from "./host_cache.ts";
 export { gpuChecked, type GpuFault, GpuFaultError, gpuFaultError, gpuGuard } from "./guard.ts";
+export {
+  ROW_SUM_DEFAULT,
+  rowSumEnabled,
+  type RowSumSettings,
+  rowSumSettings,
+  setRowSumEnabled,
+  setRowSumForm,
+} from "./row_sum.ts";
+export { setUnaryForm, unaryForm } from "./unary.ts";
+export { onNvidia } from "./dispatch.ts";

@@ -37,7 +37,7 @@ let form: UnaryForm = UNARY_DEFAULT_FORM;
 /**
  * Chooses the WGSL form of the vec4 unary kernels for later dispatches (see UnaryForm in
  * lib/gpu/elementwise_wgsl.ts and bench/elementwise_sweep.ts, which times the forms); "default"
- * puts back {@link UNARY_DEFAULT_FORM} (one vec4 per thread, 256 threads, flat grid). Every form
+ * puts back {@link UNARY_DEFAULT_FORM} (one vec4 per thread, 256 threads, balanced grid). Every form
  * computes the same values.
  *
  * @example

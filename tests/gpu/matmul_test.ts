@@ -6,7 +6,14 @@ import {
   STOCK_BATCH_MAT_MUL,
   stockMatMul,
 } from "../../lib/gpu/register.ts";
-import { matmulUnrolled, planMatmul, setMatmulUnrolled } from "../../lib/gpu/matmul.ts";
+import {
+  matmulForm,
+  matmulUnrolled,
+  planMatmul,
+  resolvedMatmulForm,
+  setMatmulForm,
+  setMatmulUnrolled,
+} from "../../lib/gpu/matmul.ts";
 import { matmulWgsl } from "../../lib/gpu/matmul_wgsl.ts";
 import { maxAbsDiff, seeded, useWebgpu } from "./webgpu_setup.ts";
 
@@ -83,6 +90,60 @@ for (const unrolled of [false, true]) {
     });
   });
 }
+
+// The tuned form (NVIDIA's default; the software adapter runs "unrolled" unless asked). Three
+// pipelines, to keep cold shader compiles on the software adapter short: whole k steps with
+// ragged M/N edges (unchecked, clamped loads), a ragged K (checked loads), and split-K with
+// whole k ranges on transposed A (the weight-gradient form).
+async function withTuned(body: () => Promise<void>): Promise<void> {
+  await useWebgpu();
+  const before = matmulForm();
+  setMatmulForm("tuned");
+  try {
+    await body();
+  } finally {
+    setMatmulForm(before);
+  }
+}
+
+Deno.test("tuned matmul: whole k steps, ragged M/N (clamped unchecked loads) equals the oracle", async () => {
+  await withTuned(async () => {
+    const [m, k, n] = [133, 48, 140];
+    const a = seeded([m, k], 21), b = seeded([k, n], 22);
+    const expect = naive(await a.data() as Float32Array, await b.data() as Float32Array, m, k, n);
+    const ours = tf.matMul(a, b);
+    assert.ok(await maxAbsDiff(ours, tf.tensor(expect, [m, n])) < 1e-4);
+    assert.ok(await maxAbsDiff(ours, stockMatMul(a, b)) < 1e-4);
+  });
+});
+
+Deno.test("tuned matmul: ragged K (checked loads) equals the stock kernel", async () => {
+  await withTuned(async () => {
+    const a = seeded([70, 37], 23), b = seeded([37, 68], 24);
+    assert.ok(await maxAbsDiff(tf.matMul(a, b), stockMatMul(a, b)) < 1e-4);
+  });
+});
+
+Deno.test("tuned matmul: split-K over whole k ranges (transposed A) equals the stock kernel", async () => {
+  await withTuned(async () => {
+    const plan = planMatmul([1024, 40], [1024, 36], true, false);
+    assert.ok(plan.splits > 1 && 1024 % plan.kChunk === 0, JSON.stringify(plan));
+    const a = seeded([1024, 40], 25), b = seeded([1024, 36], 26);
+    const d = await maxAbsDiff(tf.matMul(a, b, true, false), stockMatMul(a, b, true, false));
+    assert.ok(d < 1e-3, `max diff ${d}`);
+  });
+});
+
+Deno.test("setMatmulForm: 'auto' resolves by adapter; bad names are refused", async () => {
+  await useWebgpu();
+  assert.equal(matmulForm(), "auto");
+  assert.equal(resolvedMatmulForm(), "unrolled"); // the software adapter is not NVIDIA
+  assert.throws(() => setMatmulForm("fast" as never), /unknown form 'fast'/);
+  setMatmulUnrolled(false);
+  assert.equal(resolvedMatmulForm(), "loop");
+  setMatmulUnrolled(true);
+  assert.equal(matmulForm(), "auto");
+});
 
 Deno.test("matmulWgsl's unrolled form keeps the bindings and uniforms and has no register arrays", () => {
   const loop = matmulWgsl(true, false, true, true, true);
