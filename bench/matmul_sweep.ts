@@ -152,7 +152,7 @@ function variantName(v: MatmulVariant): string {
     v.warpTile ? "-wt" : ""
   }${v.unchecked ? (v.clampEdges ? "-ucc" : "-uc") : ""}${v.tile2d ? "-2d" : ""}${
     v.hoistOffsets ? "-ho" : ""
-  }`;
+  }${v.tailChecked ? "-tc" : ""}`;
 }
 
 function priority(v: MatmulVariant): number {
@@ -272,12 +272,13 @@ function allVariants(): SweepVariant[] {
   // Clamped edges (unchecked loads on partial tiles) and hoisted load offsets, 2026-11-22 sixth
   // session.
   for (
-    const [bk, clampEdges, hoistOffsets] of [
+    const [bk, clampEdges, hoistOffsets, tailChecked] of [
       [16, true, false],
       [32, true, false],
       [16, true, true],
       [16, false, true],
       [32, false, true],
+      [16, true, true, true],
     ] as const
   ) {
     const params: MatmulVariant = {
@@ -286,6 +287,7 @@ function allVariants(): SweepVariant[] {
       unchecked: true,
       clampEdges,
       hoistOffsets,
+      tailChecked: tailChecked === true,
     };
     grid.push({
       name: variantName(params),
@@ -360,6 +362,14 @@ const FULL_SHAPES: readonly Shape[] = [
     n: 1024,
     k: 1024,
     transposeA: false,
+    transposeB: false,
+  },
+  {
+    name: "dW [1024,8200]T.[8200,1024]",
+    m: 1024,
+    n: 1024,
+    k: 8200,
+    transposeA: true,
     transposeB: false,
   },
   {
@@ -593,7 +603,7 @@ async function checkKernel(
   ops: MatmulOperands,
 ): Promise<number> {
   // Unchecked loads need whole tiles: two tiles each way, 12 k steps (6 per split).
-  const { m, n, k } = !v.params?.unchecked
+  const { m, n, k } = !v.params?.unchecked || v.params.tailChecked
     ? CHECK
     : v.params.clampEdges
     ? { m: CHECK.m, n: CHECK.n, k: 12 * v.bk } // ragged edges, whole k steps

@@ -227,7 +227,7 @@ export function batchMatMulGpu(
   const vec4B = (transposeB ? p.k : p.n) % 4 === 0;
   const vec4C = p.n % 4 === 0;
   const form = resolvedMatmulForm();
-  // Unchecked global loads only when every tile and every workgroup's k range is whole.
+  // Unchecked global loads where the variant allows them (the tuned one: any shape).
   const unchecked = form === "tuned" &&
     matmulFitsUnchecked(MATMUL_TUNED_VARIANT, p.m, p.n, p.k, p.kChunk);
   const suffix = form === "loop" ? "" : form === "unrolled" ? "_u" : unchecked ? "_tu" : "_t";

@@ -278,6 +278,12 @@ export interface MatmulVariant {
    */
   readonly hoistOffsets?: boolean;
   /**
+   * With `unchecked` and `hoistOffsets`: a tile that is not whole in k (the last one of a k range
+   * that is not a multiple of bk) is loaded with bounds checks, all others without; then any K
+   * fits ({@link matmulFitsUnchecked}). Default false.
+   */
+  readonly tailChecked?: boolean;
+  /**
    * Shared tiles as nested arrays indexed [k][outer / 4] (or [outer][k / 4]) instead of one flat
    * array. WebGPU clamps every run-time index into workgroup memory (naga's "Restrict" bounds
    * policy: one min() per access); with k a constant of the unrolled loop, only the inner index
@@ -316,12 +322,13 @@ export const MATMUL_UNROLLED_VARIANT: MatmulVariant = Object.freeze({
 
 /**
  * The form our BatchMatMul uses on NVIDIA GPUs: {@link MATMUL_UNROLLED_VARIANT}'s tile with the
- * threads of each warp on an 8 × 4 patch (`warpTile`), nested shared arrays (`tile2d`), and,
- * when every k range is whole (added per call as `unchecked`), loads without checks whose row
- * and column indices are clamped (`clampEdges`) and whose addresses are computed once per
- * thread (`hoistOffsets`). H100, bench/matmul_sweep.ts, 2026-11-22 (sixth session, 21:09 UTC):
- * 4096³ 36.4 TFLOP/s against 29.3 for the unrolled form; training shapes 34.5–36.8
- * (`[65536,256]×[256,768]`: 21.3; `[8200,1024]×[1024,1024]`, partial tiles: 17.8).
+ * threads of each warp on an 8 × 4 patch (`warpTile`), nested shared arrays (`tile2d`), and
+ * (added per call as `unchecked`) loads without checks whose row and column indices are clamped
+ * (`clampEdges`), whose addresses are computed once per thread (`hoistOffsets`), and whose last
+ * tile of a ragged k range is loaded with checks (`tailChecked`). H100, bench/matmul_sweep.ts,
+ * 2026-11-22 (sixth session, 21:09 and 21:19 UTC): 4096³ 36.0–36.4 TFLOP/s against 29.3 for the
+ * unrolled form; training shapes 34.5–36.8 (`[65536,256]×[256,768]`: 21.0–21.3); K = 8200
+ * weight gradients 16.3 against 13.7 checked.
  */
 export const MATMUL_TUNED_VARIANT: MatmulVariant = Object.freeze({
   ...MATMUL_UNROLLED_VARIANT,
@@ -329,6 +336,7 @@ export const MATMUL_TUNED_VARIANT: MatmulVariant = Object.freeze({
   tile2d: true,
   clampEdges: true,
   hoistOffsets: true,
+  tailChecked: true,
 });
 
 /**
@@ -362,8 +370,9 @@ export function checkMatmulVariant(v: MatmulVariant): void {
 
 /**
  * Whether a problem may use a variant with `unchecked: true`: every workgroup's k range
- * (`kChunk`, or K without split-K) is a whole number of k steps, and, unless the variant has
- * `clampEdges`, every tile of C is whole.
+ * (`kChunk`, or K without split-K) is a whole number of k steps (unless the variant checks the
+ * k tail: `tailChecked` with `hoistOffsets`), and, unless the variant has `clampEdges`, every
+ * tile of C is whole.
  *
  * @example
  * ```ts
@@ -375,14 +384,16 @@ export function checkMatmulVariant(v: MatmulVariant): void {
  * ```
  */
 export function matmulFitsUnchecked(
-  v: Pick<MatmulVariant, "bm" | "bn" | "bk" | "clampEdges">,
+  v: Pick<MatmulVariant, "bm" | "bn" | "bk" | "clampEdges" | "hoistOffsets" | "tailChecked">,
   m: number,
   n: number,
   k: number,
   kChunk: number,
 ): boolean {
   const tiles = v.clampEdges === true || (m % v.bm === 0 && n % v.bn === 0);
-  return tiles && k % v.bk === 0 && kChunk % v.bk === 0 && k % kChunk === 0;
+  const ks = (v.tailChecked === true && v.hoistOffsets === true) ||
+    (k % v.bk === 0 && kChunk % v.bk === 0 && k % kChunk === 0);
+  return tiles && ks;
 }
 
 /**
@@ -474,13 +485,19 @@ function variantOperand(o: VariantOperand, bk: number, threads: number) {
     o.kMajor
       ? (o.vec4 ? `(${k0}) * (${O} / 4u)` : `(${k0}) * ${O}`)
       : (o.vec4 ? `(${k0}) / 4u` : `(${k0})`);
-  const load = `fn load${o.name}(idx: u32, k0: u32, kEnd: u32, o0: u32, base: u32) -> ${type} {
+  const loader = (checked: boolean) =>
+    `fn load${o.name}(idx: u32, k0: u32, kEnd: u32, o0: u32, base: u32) -> ${type} {
   ${coords}
   ${
-    o.unchecked ? `return ${read};` : `if (o0 + oo < ${O} && k0 + k < kEnd) { return ${read}; }
+      checked
+        ? `if (o0 + oo < ${O} && k0 + k < kEnd) { return ${read}; }
   return ${type}(0.0);`
-  }
+        : `return ${read};`
+    }
 }`;
+  const load = loader(!o.unchecked);
+  /** The bounds-checked loader, whatever the variant (for the k tail of `tailChecked`). */
+  const checkedLoad = loader(true);
   // The shared tile is [stages][major][minor] vec4s: major = k and minor = outer / 4 (k-major),
   // or major = outer and minor = k / 4 plus one pad vec4 (kVec4). Flat: one array, index
   // (stage · majors + major) · minors + minor; tile2d: nested arrays indexed [stage][major][minor].
@@ -522,6 +539,7 @@ function variantOperand(o: VariantOperand, bk: number, threads: number) {
       `@group(0) @binding(${b}) var<storage, read> ${o.name}: array<${type}>;`,
     shared: `var<workgroup> ${S}: ${sharedType};`,
     load,
+    checkedLoad,
     offset,
     /** The hoisted load of the slot whose offset is `off`, for a tile starting at k0. */
     hoistedRead: (off: string, k0: string) => `${o.name}[${off} + ${kTerm(k0)}]`,
@@ -602,11 +620,12 @@ export function matmulVariantWgsl(v: MatmulVariant, ops: MatmulOperands): string
 
   // Global → registers (prefetch) or global → shared (no prefetch), for tile start k0.
   const hoist = v.hoistOffsets === true && v.unchecked === true && unroll;
+  const tail = hoist && v.tailChecked === true;
+  const checkedSlot = (op: "A" | "B", s: number | string, o0: string, base: string) =>
+    `load${op}(li + ${typeof s === "number" ? `${s * threads}u` : `${s} * ${threads}u`}, ` +
+    `KZ, kEnd, ${o0}, ${base})`;
   const loadSlot = (op: "A" | "B", s: number | string, o0: string, base: string) =>
-    hoist
-      ? (op === "A" ? a : b).hoistedRead(`o${op}${s}`, "KZ")
-      : `load${op}(li + ${typeof s === "number" ? `${s * threads}u` : `${s} * ${threads}u`}, ` +
-        `KZ, kEnd, ${o0}, ${base})`;
+    hoist ? (op === "A" ? a : b).hoistedRead(`o${op}${s}`, "KZ") : checkedSlot(op, s, o0, base);
   const slotLoop = (
     o: typeof a,
     body: (s: number | string) => string,
@@ -624,9 +643,18 @@ export function matmulVariantWgsl(v: MatmulVariant, ops: MatmulOperands): string
     }
   };
   const prefetchTo = (k0: string) => {
-    for (const [op, o, o0, base] of operands) {
-      slotLoop(o, (s) => `${reg(op, s)} = ${loadSlot(op, s, o0, base).replace("KZ", k0)};`);
-    }
+    const loads = (slot: typeof loadSlot) => {
+      for (const [op, o, o0, base] of operands) {
+        slotLoop(o, (s) => `${reg(op, s)} = ${slot(op, s, o0, base).replace("KZ", k0)};`);
+      }
+    };
+    if (!tail) return loads(loadSlot);
+    // Whole k tile: the hoisted loads; the k tail (once per workgroup at most): checked loads.
+    emit(`    if (${k0} + BK <= kEnd) {`);
+    loads(loadSlot);
+    emit(`    } else {`);
+    loads(checkedSlot);
+    emit(`    }`);
   };
 
   emit(
@@ -647,6 +675,12 @@ ${b.shared}
 
 ${hoist ? a.offset : a.load}
 ${hoist ? b.offset : b.load}
+${
+      tail
+        ? `${a.checkedLoad}
+${b.checkedLoad}`
+        : ""
+    }
 
 @compute @workgroup_size(${tx}, ${ty}, 1)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>,

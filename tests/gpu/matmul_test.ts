@@ -93,8 +93,8 @@ for (const unrolled of [false, true]) {
 
 // The tuned form (NVIDIA's default; the software adapter runs "unrolled" unless asked). Three
 // pipelines, to keep cold shader compiles on the software adapter short: whole k steps with
-// ragged M/N edges (unchecked, clamped loads), a ragged K (checked loads), and split-K with
-// whole k ranges on transposed A (the weight-gradient form).
+// ragged M/N edges (clamped loads), a ragged K (the last k tile loaded with checks), and split-K
+// on transposed A (the weight-gradient form).
 async function withTuned(body: () => Promise<void>): Promise<void> {
   await useWebgpu();
   const before = matmulForm();
@@ -106,7 +106,7 @@ async function withTuned(body: () => Promise<void>): Promise<void> {
   }
 }
 
-Deno.test("tuned matmul: whole k steps, ragged M/N (clamped unchecked loads) equals the oracle", async () => {
+Deno.test("tuned matmul: whole k steps, ragged M/N (clamped loads) equals the oracle", async () => {
   await withTuned(async () => {
     const [m, k, n] = [133, 48, 140];
     const a = seeded([m, k], 21), b = seeded([k, n], 22);
@@ -117,14 +117,14 @@ Deno.test("tuned matmul: whole k steps, ragged M/N (clamped unchecked loads) equ
   });
 });
 
-Deno.test("tuned matmul: ragged K (checked loads) equals the stock kernel", async () => {
+Deno.test("tuned matmul: ragged K (checked k tail) equals the stock kernel", async () => {
   await withTuned(async () => {
     const a = seeded([70, 37], 23), b = seeded([37, 68], 24);
     assert.ok(await maxAbsDiff(tf.matMul(a, b), stockMatMul(a, b)) < 1e-4);
   });
 });
 
-Deno.test("tuned matmul: split-K over whole k ranges (transposed A) equals the stock kernel", async () => {
+Deno.test("tuned matmul: split-K (transposed A) equals the stock kernel", async () => {
   await withTuned(async () => {
     const plan = planMatmul([1024, 40], [1024, 36], true, false);
     assert.ok(plan.splits > 1 && 1024 % plan.kChunk === 0, JSON.stringify(plan));

@@ -54,7 +54,13 @@ Deno.test("the tuned form: warp tiling, nested tiles, hoisted clamped loads when
   assert.match(checked, /if \(o0 \+ oo < u\.M && k0 \+ k < kEnd\)/);
   assert.ok(!checked.includes("fn offA"));
   const fast = matmulVariantWgsl({ ...MATMUL_TUNED_VARIANT, unchecked: true }, NN);
-  assert.ok(!fast.includes("k0 + k < kEnd"), "no k checks");
+  // Whole k tiles take the hoisted loads, a ragged last tile the checked ones.
+  assert.match(fast, /if \(k0 \+ BK \+ BK <= kEnd\) \{\s*\{ let idx = li \+ 0u; \{ rA0 = A\[oA0/);
+  const noTail = matmulVariantWgsl(
+    { ...MATMUL_TUNED_VARIANT, unchecked: true, tailChecked: false },
+    NN,
+  );
+  assert.ok(!noTail.includes("k0 + k < kEnd"), "no k checks without tailChecked");
   assert.match(fast, /fn offA[^}]*min\(o0 \+ oo, u\.M - 1u\)/);
   assert.match(fast, /fn offB[^}]*min\(o0 \+ oo, u\.N - 4u\)/); // vec4 along N: last whole vec4
   assert.match(fast, /rA0 = A\[oA0 \+ \(k0 \+ BK\) \/ 4u\];/);
@@ -66,8 +72,10 @@ Deno.test("matmulFitsUnchecked: whole k ranges, and whole tiles unless edges are
   assert.ok(matmulFitsUnchecked(v, 256, 256, 64, 64));
   assert.ok(!matmulFitsUnchecked(v, 200, 256, 64, 64));
   assert.ok(matmulFitsUnchecked(MATMUL_TUNED_VARIANT, 200, 132, 64, 64));
-  assert.ok(!matmulFitsUnchecked(MATMUL_TUNED_VARIANT, 200, 132, 60, 64)); // k not whole steps
-  assert.ok(!matmulFitsUnchecked(MATMUL_TUNED_VARIANT, 200, 132, 96, 64)); // last split partial
+  const noTail = { ...MATMUL_TUNED_VARIANT, tailChecked: false };
+  assert.ok(!matmulFitsUnchecked(noTail, 200, 132, 60, 64)); // k not whole steps
+  assert.ok(!matmulFitsUnchecked(noTail, 200, 132, 96, 64)); // last split partial
+  assert.ok(matmulFitsUnchecked(MATMUL_TUNED_VARIANT, 200, 132, 60, 64)); // tail checked
 });
 
 Deno.test("wholeSplits prefers a split count that divides K into whole k steps", () => {
