@@ -8,7 +8,7 @@
  * applies.
  *
  * usage: deno run -A bench/attention_sweep.ts [--runs 5] [--json out/attn_tuning.json] [--quick]
- *        [--first]
+ *        [--first] [--kinds forward,dq,dkv]
  * On a GPU host bundle it: `deno bundle --platform deno -o .gpu/attention_sweep.js
  * bench/attention_sweep.ts`, then `deno run -A .gpu/attention_sweep.js`. `--quick`: tiny shapes in
  * the loop form, for the software adapter (a smoke run; its times mean nothing).
@@ -117,8 +117,18 @@ const FORMS: Record<AttnKernelKind, readonly AttnTuning[]> = args.includes("--fi
       { rows: 1, split: true, threads: 128 },
       { rows: 1, split: true, threads: 256 },
       { rows: 1, split: true },
+      // dV and dK by two kernels (sixth session): fewer registers per key row.
+      { rows: 1, split: true, parts: true },
+      { rows: 1, split: true, threads: 128, parts: true },
     ],
   };
+/** `--kinds forward,dq,dkv` (default all): the kernels to sweep. */
+const KIND_LIST = (argOf("--kinds") ?? "forward,dq,dkv").split(",") as AttnKernelKind[];
+for (const k of KIND_LIST) {
+  if (!["forward", "dq", "dkv"].includes(k)) {
+    throw new Error(`bench/attention_sweep.ts: --kinds takes forward, dq, dkv; found '${k}'`);
+  }
+}
 
 const FLOP_FACTOR: Record<AttnKernelKind, number> = { forward: 1, dq: 1.5, dkv: 2 };
 
@@ -185,7 +195,7 @@ for (const { name, shape } of SHAPES) {
     dq: () => [attentionBackwardDq(q, k, v, dO, stats)],
     dkv: () => attentionBackwardDkv(q, k, v, dO, stats),
   };
-  for (const kind of ["forward", "dq", "dkv"] as const) {
+  for (const kind of KIND_LIST) {
     const flops = attentionFlops(b, h, t, d, true) * FLOP_FACTOR[kind];
     clearAttentionTuning();
     const base = calls[kind]();
@@ -239,7 +249,7 @@ clearAttentionTuning();
 /** Fastest correct form per kernel and head size, by GPU ms summed over that head size's shapes. */
 const best: Record<string, AttnTuning> = {};
 console.log("\nfastest form per kernel and head size (GPU ms summed over the shapes):");
-for (const kind of ["forward", "dq", "dkv"] as const) {
+for (const kind of KIND_LIST) {
   for (const d of [...new Set(SHAPES.map((s) => s.shape[3]))]) {
     const sums = FORMS[kind].map((form) => {
       const mine = rows.filter((r) => r.kind === kind && r.headDim === d && r.form === form);

@@ -101,8 +101,10 @@ export function autoRowsPerThread(kind: AttnKernelKind, headDim: number): AttnRo
  * 10.1); headDim > 32 (the global layers): one row per thread, forward and dQ in 128 threads,
  * the forward scoring 4 keys per chunk (medium global [16,16,1025,64] forward 15.6 → 3.5 ms, dQ
  * 6.5 → 3.4, dK/dV 8.1 → 7.7; the forward's 128 threads from the second sweep, 19:07 UTC: small
- * step 452 → 442 ms). Head sizes other than 32 and 64 take the nearer one's form (unmeasured).
- * Pure.
+ * step 452 → 442 ms). dK/dV at headDim > 32 as two kernels (`parts`, sixth session, 21:27 UTC:
+ * the one-kernel form holds 256 floats per key row at headDim 64; medium global dK/dV 7.7 →
+ * 4.8 ms by the sweep; small step 406 → 394 ms, medium 1566 → 1549 ms with parts in 64 threads).
+ * Head sizes other than 32 and 64 take the nearer one's form (unmeasured). Pure.
  *
  * @example
  * ```ts
@@ -118,7 +120,9 @@ export function autoTuning(kind: AttnKernelKind, headDim: number): AttnTuning {
       : { rows: 1, split: true, threads: 128, scoreChunk: 4 };
   }
   if (kind === "dq") return { rows: local ? 2 : 1, split: true, threads: 128 };
-  return local ? { rows: 1, split: true, threads: 128 } : { rows: 1, split: true };
+  return local
+    ? { rows: 1, split: true, threads: 128 }
+    : { rows: 1, split: true, threads: 128, parts: true };
 }
 
 let rowsPerThread: AttnRowsPerThread | "auto" = "auto";
@@ -248,6 +252,11 @@ export interface AttnTuning {
   readonly split?: boolean;
   /** Keys per score chunk (forward only; overrides `setAttentionScoreChunk`). */
   readonly scoreChunk?: number;
+  /**
+   * dK/dV only: two kernels, dV then dK (`AttnVariant.part`), each holding fewer registers per
+   * row than the one that computes both (at headDim 64 that one needs 256 floats per row).
+   */
+  readonly parts?: boolean;
 }
 
 /** Overrides by `kind` (every head size) and `kind@headDim` (that head size, preferred). */
@@ -283,6 +292,13 @@ export function setAttentionTuning(
   if (t.threads !== undefined) attnThreads({ headDim: 4, hasDoc: false, threads: t.threads });
   if (t.split !== undefined && typeof t.split !== "boolean") {
     throw new Error(`setAttentionTuning: split must be a boolean, found ${typeof t.split}`);
+  }
+  if (t.parts !== undefined && (typeof t.parts !== "boolean" || kind !== "dkv")) {
+    throw new Error(
+      `setAttentionTuning: parts (a boolean) is for the dkv kernel only, found ${
+        JSON.stringify(t.parts)
+      } for '${kind}'`,
+    );
   }
   if (t.scoreChunk !== undefined && (!Number.isInteger(t.scoreChunk) || t.scoreChunk < 1)) {
     throw new Error(
@@ -329,7 +345,7 @@ function variantOf(
   hasDoc: boolean,
   kind: AttnKernelKind,
   attrs: tf.NamedAttrMap | undefined,
-): AttnVariant {
+): AttnVariant & { readonly parts?: boolean } {
   const headDim = q.shape[3];
   const layout = attrs?.layout === "bthd" ? { layout: "bthd" as const } : {};
   const set = attentionTuning(kind, headDim);
@@ -349,6 +365,7 @@ function variantOf(
     ...(t.split === undefined ? {} : { split: t.split }),
     ...(chunk === undefined || !chunked ? {} : { scoreChunk: chunk }),
     ...layout,
+    ...(kind === "dkv" && t.parts === true ? { parts: true } : {}),
   };
 }
 
@@ -378,7 +395,7 @@ function variantKey(name: string, v: AttnVariant): string {
     v.scoreChunk === undefined ? "" : `_c${v.scoreChunk}`
   }${v.threads === undefined ? "" : `_t${v.threads}`}${v.split ? "_s" : ""}${
     v.layout === "bthd" ? "_bthd" : ""
-  }`;
+  }${v.part === undefined ? "" : `_${v.part}`}`;
 }
 
 function backwardConfig(
@@ -390,14 +407,21 @@ function backwardConfig(
 ): tf.KernelConfig {
   const kernelFunc: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     const { q, k, v, dO, stats, doc } = inputs as Record<string, tf.TensorInfo>;
-    const variant = variantOf(q, doc !== undefined, kind, attrs);
-    return dispatch(
-      backend as unknown as WebGPUBackend,
-      { key: variantKey(key, variant), wgsl: () => wgsl(variant), workgroups: grid(q, variant) },
-      [q, k, v, dO, stats, ...(doc ? [doc] : [])],
-      Array.from({ length: outputs }, () => ({ shape: q.shape, dtype: "float32" as const })),
-      uniformsOf(q, attrs ?? {}),
-    );
+    const { parts, ...variant } = variantOf(q, doc !== undefined, kind, attrs);
+    const run = (form: AttnVariant, count: number) =>
+      dispatch(
+        backend as unknown as WebGPUBackend,
+        { key: variantKey(key, form), wgsl: () => wgsl(form), workgroups: grid(q, form) },
+        [q, k, v, dO, stats, ...(doc ? [doc] : [])],
+        Array.from({ length: count }, () => ({ shape: q.shape, dtype: "float32" as const })),
+        uniformsOf(q, attrs ?? {}),
+      );
+    if (parts === true) {
+      const [dv] = run({ ...variant, part: "dv" }, 1);
+      const [dk] = run({ ...variant, part: "dk" }, 1);
+      return [dk, dv];
+    }
+    return run(variant, outputs);
   };
   return { kernelName, backendName: "webgpu", kernelFunc };
 }

@@ -370,6 +370,9 @@ export function attentionBackwardDkvRowsWgsl(v: AttnVariant): string {
   checkRows(v, "dK/dV");
   if (!usesRowsGenerator(v)) return attentionBackwardDkvWgsl(v);
   const inputs = ["Q", "K", "V", "DO", "STATS", ...(v.hasDoc ? ["DOC"] : [])];
+  // part "dv": dV = Σ_i p_ij dO_i needs only k (for p); part "dk": dK = Σ_i ds_ij q_i needs k and
+  // v (for ds); both (default): one pass, four row registers.
+  const wantDk = v.part !== "dv", wantDv = v.part !== "dk";
   const r = regsOf(v);
   const rows = rowsOf(v);
   const each = (f: (row: number) => string) => rows.map(f);
@@ -377,46 +380,61 @@ export function attentionBackwardDkvRowsWgsl(v: AttnVariant): string {
     regForm(1, 1, false).eachRow("    ", (w) => [
       `let i = i0 + ${w.at};`,
       masked ? `if (i < hi) {` : `{`,
-      ...each((y) => `  var sv${y} = vec4<f32>(0.0); var dpv${y} = vec4<f32>(0.0);`),
+      ...each((y) =>
+        `  var sv${y} = vec4<f32>(0.0);${wantDk ? ` var dpv${y} = vec4<f32>(0.0);` : ""}`
+      ),
       ...lines(r.eachD("  ", (x) => [
         laneBlock(x, [["qq", `sA[${x.tile(w.jj)}]`], ["gg", `sB[${x.tile(w.jj)}]`]], [
           ...each((y) => `sv${y} = fma(qq, REG(${file("k", y)}), sv${y});`),
-          ...each((y) => `dpv${y} = fma(gg, REG(${file("v", y)}), dpv${y});`),
+          ...(wantDk ? each((y) => `dpv${y} = fma(gg, REG(${file("v", y)}), dpv${y});`) : []),
         ]),
       ])),
       `  let lse = sLse[${w.at}]; let delta = sDelta[${w.at}]; let di = sDoc[${w.at}];`,
       ...each((y) =>
         (masked
           ? `  let p${y} = select(0.0, exp(${hsum(`sv${y}`)} - lse), ` +
-            `allowed(i, jc${y}, di, myDoc${y}));\n`
-          : `  let p${y} = exp(${hsum(`sv${y}`)} - lse);\n`) +
-        `  let ds${y} = p${y} * (${hsum(`dpv${y}`)} - delta);`
+            `allowed(i, jc${y}, di, myDoc${y}));`
+          : `  let p${y} = exp(${hsum(`sv${y}`)} - lse);`) +
+        (wantDk
+          ? `
+  let ds${y} = p${y} * (${hsum(`dpv${y}`)} - delta);`
+          : "")
       ).flatMap(lines),
       ...lines(r.eachD("  ", (x) => [
         laneBlock(x, [["qq", `sA[${x.tile(w.jj)}]`], ["gg", `sB[${x.tile(w.jj)}]`]], [
-          ...each((y) =>
-            `REG(${file("dv", y)}) = fma(vec4<f32>(p${y}), gg, REG(${file("dv", y)}));`
-          ),
-          ...each((y) =>
-            `REG(${file("dk", y)}) = fma(vec4<f32>(ds${y}), qq, REG(${file("dk", y)}));`
-          ),
+          ...(wantDv
+            ? each((y) =>
+              `REG(${file("dv", y)}) = fma(vec4<f32>(p${y}), gg, REG(${file("dv", y)}));`
+            )
+            : []),
+          ...(wantDk
+            ? each((y) =>
+              `REG(${file("dk", y)}) = fma(vec4<f32>(ds${y}), qq, REG(${file("dk", y)}));`
+            )
+            : []),
         ]),
       ])),
       `}`,
     ], "ii");
+  const regs = ["k", ...(wantDk ? ["v", "dk"] : []), ...(wantDv ? ["dv"] : [])];
+  // One output per part, bound as the first output ("DK" for "dk", "DV" for "dv").
+  const outputs = v.part === "dk" ? ["DK"] : v.part === "dv" ? ["DV"] : ["DK", "DV"];
   return inLayout(
     v,
-    attentionPrelude(v, inputs, ["DK", "DV"]) + /* wgsl */ `
+    attentionPrelude(v, inputs, outputs) + /* wgsl */ `
 var<workgroup> sLse: array<f32, BLK>;
 var<workgroup> sDelta: array<f32, BLK>;
 
 ${header(v, KEY_RANGE, "j")}
-${declAll(r, v, ["k", "v", "dk", "dv"])}
+${declAll(r, v, regs)}${
+      // Every input must stay statically used: the pipeline's automatic layout drops unused
+      // bindings, and the bind group names them all.
+      wantDk ? "" : "\n  _ = arrayLength(&V);"}
 ${
       each((y) =>
         r.eachD("  ", (x) => [
           `${x.reg(file("k", y))} = K[base + jc${y} * D4 + ${x.d}] * u.scale;`,
-          `${x.reg(file("v", y))} = V[base + jc${y} * D4 + ${x.d}];`,
+          ...(wantDk ? [`${x.reg(file("v", y))} = V[base + jc${y} * D4 + ${x.d}];`] : []),
         ])
       ).join("\n")
     }
@@ -436,8 +454,10 @@ ${
       each((y) =>
         `  if (j${y} < u.T) {\n` +
         r.eachD("    ", (x) => [
-          `DK[base + j${y} * D4 + ${x.d}] = ${x.reg(file("dk", y))} * u.scale;`,
-          `DV[base + j${y} * D4 + ${x.d}] = ${x.reg(file("dv", y))};`,
+          ...(wantDk
+            ? [`DK[base + j${y} * D4 + ${x.d}] = ${x.reg(file("dk", y))} * u.scale;`]
+            : []),
+          ...(wantDv ? [`DV[base + j${y} * D4 + ${x.d}] = ${x.reg(file("dv", y))};`] : []),
         ]) +
         `\n  }`
       ).join("\n")

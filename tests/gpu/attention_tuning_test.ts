@@ -45,7 +45,13 @@ const forms: AttnTuning[] = [
   { split: true },
   { threads: 128, rows: 2, split: true },
   { threads: 32 },
+  { split: true, parts: true }, // dK and dV by two kernels (the others take the rest of the form)
 ];
+// The form for one kernel: `parts` belongs to the dK/dV kernel only.
+const formFor = (kind: AttnKernelKind, form: AttnTuning): AttnTuning => {
+  const { parts, ...rest } = form;
+  return kind === "dkv" && parts !== undefined ? form : rest;
+};
 
 for (const c of cases) {
   Deno.test(`attention tuning forms equal the default form: ${c.name}, T ${T}`, async () => {
@@ -62,7 +68,7 @@ for (const c of cases) {
       tf.dispose([out, lse]);
       const base = attentionKernels(q, k, v, dO, stats, opts);
       for (const form of forms) {
-        for (const kind of KINDS) setAttentionTuning(kind, form);
+        for (const kind of KINDS) setAttentionTuning(kind, formFor(kind, form));
         const got = attentionKernels(q, k, v, dO, stats, opts);
         for (let n = 0; n < 5; n++) {
           const diff = await maxAbsDiff(got[n], base[n]);
@@ -107,6 +113,14 @@ Deno.test("tuning forms: split bodies, workgroup sizes, and bad settings named",
     () => setAttentionTuning("up" as AttnKernelKind, {}),
     /kind must be forward, dq or dkv, found 'up'/,
   );
+  assert.throws(() => setAttentionTuning("dq", { parts: true }), /dkv kernel only/);
+  // The parts: dV holds k and dV (no v, no dK, one output DV); dK holds k, v and dK.
+  const dv = attentionBackwardDkvRowsWgsl({ ...one, split: true, part: "dv" });
+  assert.ok(dv.includes("var<storage, read_write> DV") && !dv.includes("DK["));
+  assert.ok(!/\bv0_/.test(dv) && !dv.includes("dk0_"), "no v or dK registers in the dV part");
+  const dk = attentionBackwardDkvRowsWgsl({ ...one, split: true, part: "dk" });
+  assert.ok(dk.includes("var<storage, read_write> DK") && !dk.includes("DV["));
+  assert.ok(!dk.includes("dv0_"), "no dV registers in the dK part");
   assert.deepEqual(attentionTuning("dq"), {});
 });
 
@@ -118,9 +132,13 @@ Deno.test("tuning forms validate at headDim 32 and 64, unrolled", async () => {
   for (const headDim of [32, 64]) {
     for (const hasDoc of [false, true]) {
       for (
-        const form of [{ split: true }, { split: true, rows: 2 as const, threads: 128 }, {
-          threads: 256,
-        }]
+        const form of [
+          { split: true },
+          { split: true, rows: 2 as const, threads: 128 },
+          { threads: 256 },
+          { split: true, part: "dk" as const },
+          { split: true, part: "dv" as const },
+        ]
       ) {
         for (
           const gen of [
@@ -129,6 +147,7 @@ Deno.test("tuning forms validate at headDim 32 and 64, unrolled", async () => {
             attentionBackwardDkvRowsWgsl,
           ]
         ) {
+          if ("part" in form && gen !== attentionBackwardDkvRowsWgsl) continue;
           device.pushErrorScope("validation");
           const module = device.createShaderModule({
             code: gen({ headDim, hasDoc, unrolled: true, ...form }),
@@ -155,7 +174,7 @@ Deno.test("autoTuning: the H100-measured forms, split everywhere; software adapt
     scoreChunk: 4,
   });
   assert.deepEqual(autoTuning("dq", 64), { rows: 1, split: true, threads: 128 });
-  assert.deepEqual(autoTuning("dkv", 64), { rows: 1, split: true });
+  assert.deepEqual(autoTuning("dkv", 64), { rows: 1, split: true, threads: 128, parts: true });
   assert.deepEqual(autoTuning("dkv", 16), autoTuning("dkv", 32));
   assert.deepEqual(autoTuning("forward", 128), autoTuning("forward", 64));
   await useWebgpu();
