@@ -103,7 +103,8 @@ export function autoRowsPerThread(kind: AttnKernelKind, headDim: number): AttnRo
  * 6.5 → 3.4, dK/dV 8.1 → 7.7; the forward's 128 threads from the second sweep, 19:07 UTC: small
  * step 452 → 442 ms). dK/dV at headDim > 32 as two kernels (`parts`, sixth session, 21:27 UTC:
  * the one-kernel form holds 256 floats per key row at headDim 64; medium global dK/dV 7.7 →
- * 4.8 ms by the sweep; small step 406 → 394 ms, medium 1566 → 1549 ms with parts in 64 threads).
+ * 4.8 ms by the sweep; with parts in 64 threads the small step 406 → 394 ms and medium 1566 →
+ * 1549 ms, in 128 threads as here small 385–391 ms and medium 1507–1511 ms).
  * Head sizes other than 32 and 64 take the nearer one's form (unmeasured). Pure.
  *
  * @example

@@ -203,7 +203,8 @@ ${body}
 
 /**
  * A 2-D grid of `groups` workgroups split evenly over y (each dimension ≤ 65535), so at most
- * y − 1 workgroups are idle (flatGrid in dispatch.ts fills x first: up to 65534 idle ones).
+ * y − 1 workgroups are idle (as dispatch.ts's flatGrid does now; the "flat" unary grid keeps the
+ * x-first split flatGrid had before, up to 65534 idle workgroups, for comparison).
  * Shaders recover the flat group as `wid.y * nwg.x + wid.x`.
  *
  * @example
@@ -243,7 +244,7 @@ export interface UnaryForm {
   readonly workgroup: number;
   /** 0: one workgroup per workgroup·perThread vec4s; G > 0: G workgroups in a grid-stride loop. */
   readonly gridStride: number;
-  /** Without grid-stride: "flat" (dispatch.ts's flatGrid, x first) or "balanced" (balancedGrid). */
+  /** Without grid-stride: "flat" (x first, up to 65534 idle workgroups) or "balanced" (balancedGrid). */
   readonly grid: "flat" | "balanced";
 }
 

@@ -177,7 +177,10 @@ export function planMatmul(
     splits = Math.min(Math.ceil(TARGET_WORKGROUPS / tiles), Math.floor(ka / MIN_K_CHUNK));
   }
   splits = wholeSplits(ka, splits, MATMUL_TILE.bk);
-  const kChunk = Math.ceil(Math.ceil(ka / splits) / MATMUL_TILE.bk) * MATMUL_TILE.bk;
+  // K = 0: one split over an empty range (the kernels then store zeros).
+  const kChunk = ka === 0
+    ? MATMUL_TILE.bk
+    : Math.ceil(Math.ceil(ka / splits) / MATMUL_TILE.bk) * MATMUL_TILE.bk;
   splits = Math.max(1, Math.ceil(ka / kChunk));
   return { m, n, k: ka, batches, outShape: [...outer, m, n], splits, kChunk };
 }

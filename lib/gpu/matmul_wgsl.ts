@@ -363,6 +363,8 @@ export function checkMatmulVariant(v: MatmulVariant): void {
   if (threads > 1024 || threads < 32) bad(`${threads} threads per workgroup (32..1024 allowed)`);
   if (v.aTile !== "kMajor" && v.aTile !== "kVec4") bad(`unknown aTile '${v.aTile}'`);
   if (v.doubleBuffer && !v.prefetch) bad("doubleBuffer needs prefetch");
+  if (v.hoistOffsets && (!v.unroll || !v.prefetch)) bad("hoistOffsets needs unroll and prefetch");
+  if (v.tailChecked && !v.hoistOffsets) bad("tailChecked needs hoistOffsets");
   if (v.warpTile && ((v.bn / v.tn) % 8 !== 0 || (v.bm / v.tm) % 4 !== 0)) {
     bad("warpTile needs bn/tn % 8 == 0 and bm/tm % 4 == 0");
   }
@@ -391,7 +393,9 @@ export function matmulFitsUnchecked(
   kChunk: number,
 ): boolean {
   const tiles = v.clampEdges === true || (m % v.bm === 0 && n % v.bn === 0);
-  const ks = (v.tailChecked === true && v.hoistOffsets === true) ||
+  // With the k tail checked, only the starts of the k ranges must be whole steps (the hoisted
+  // loads add k0 / 4 for vec4 rows).
+  const ks = (v.tailChecked === true && v.hoistOffsets === true && kChunk % v.bk === 0) ||
     (k % v.bk === 0 && kChunk % v.bk === 0 && k % kChunk === 0);
   return tiles && ks;
 }

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { hostCacheStats, hostCaching, setHostCaching } from "../../lib/gpu/host_cache.ts";
 import { train } from "../../lib/train/loop.ts";
 import { ToyBigram, toyExamples } from "../train/toy_model.ts";
+import { onNvidia } from "../../lib/gpu/dispatch.ts";
 import { useWebgpu } from "./webgpu_setup.ts";
 
 /** Five AdamW steps of a toy bigram model on webgpu; its losses and final weights. */
@@ -36,9 +37,19 @@ Deno.test("host caches (uniforms, layouts, bind groups) change no result and are
     const before = hostCacheStats();
     const cached = await trainToy();
     const after = hostCacheStats();
-    assert.deepEqual(cached.losses, plain.losses, "losses differ with the caches on");
+    // Bit for bit on the software adapter. On a parallel GPU the embedding gradient (a scatter-add
+    // by float compare-exchange atomics, lib/gpu/segment_sum.ts) adds in a varying order, so two
+    // identical runs differ in the last bits (H100: embed.weight by ~1e-7); hence a tolerance there.
+    const tol = onNvidia() ? 1e-5 : 0;
+    const close = (a: ArrayLike<number>, b: ArrayLike<number>, what: string) => {
+      assert.equal(a.length, b.length, what);
+      for (let i = 0; i < a.length; i++) {
+        assert.ok(Math.abs(a[i] - b[i]) <= tol, `${what} [${i}]: ${a[i]} vs ${b[i]}`);
+      }
+    };
+    close(cached.losses, plain.losses, "losses differ with the caches on");
     for (const [name, w] of plain.weights) {
-      assert.deepEqual(cached.weights.get(name), w, `${name} differs with the caches on`);
+      close(cached.weights.get(name)!, w, `${name} differs with the caches on`);
     }
     // Steps 2..5 repeat step 1's dispatches: their uniforms and bind groups come from the caches.
     assert.ok(after.uniformHits > before.uniformHits, "no uniform buffer was reused");

@@ -15,6 +15,7 @@ import {
   setMatmulUnrolled,
 } from "../../lib/gpu/matmul.ts";
 import { matmulWgsl } from "../../lib/gpu/matmul_wgsl.ts";
+import { onNvidia } from "../../lib/gpu/dispatch.ts";
 import { maxAbsDiff, seeded, useWebgpu } from "./webgpu_setup.ts";
 
 // Plain JS oracle for a single [m,k]x[k,n] product (independent of any tfjs kernel).
@@ -33,12 +34,12 @@ function naive(a: Float32Array, b: Float32Array, m: number, k: number, n: number
 // Runs `body` with our matmul emitting the given WGSL form, then restores the previous one.
 async function withForm(unrolled: boolean, body: () => Promise<void>): Promise<void> {
   await useWebgpu();
-  const before = matmulUnrolled();
-  setMatmulUnrolled(unrolled);
+  const before = matmulForm();
+  setMatmulForm(unrolled ? "unrolled" : "loop");
   try {
     await body();
   } finally {
-    setMatmulUnrolled(before);
+    setMatmulForm(before);
   }
 }
 
@@ -106,6 +107,13 @@ async function withTuned(body: () => Promise<void>): Promise<void> {
   }
 }
 
+/** The pipeline keys our dispatches used while running `f` (tf.profile's extra info). */
+async function matmulKeys(f: () => tf.Tensor): Promise<string> {
+  const info = await tf.profile(f);
+  tf.dispose(info.result as tf.Tensor);
+  return JSON.stringify(info.kernels.map((k) => k.extraInfo));
+}
+
 Deno.test("tuned matmul: whole k steps, ragged M/N (clamped loads) equals the oracle", async () => {
   await withTuned(async () => {
     const [m, k, n] = [133, 48, 140];
@@ -114,6 +122,8 @@ Deno.test("tuned matmul: whole k steps, ragged M/N (clamped loads) equals the or
     const ours = tf.matMul(a, b);
     assert.ok(await maxAbsDiff(ours, tf.tensor(expect, [m, n])) < 1e-4);
     assert.ok(await maxAbsDiff(ours, stockMatMul(a, b)) < 1e-4);
+    // The tuned pipeline (unchecked: "_tu") ran, not another form.
+    assert.match(await matmulKeys(() => tf.matMul(a, b)), /blt_matmul_NN_444_tu/);
   });
 });
 
@@ -124,23 +134,32 @@ Deno.test("tuned matmul: ragged K (checked k tail) equals the stock kernel", asy
   });
 });
 
-Deno.test("tuned matmul: split-K (transposed A) equals the stock kernel", async () => {
+Deno.test("tuned matmul: split-K with a ragged last split (transposed A) equals the stock kernel", async () => {
   await withTuned(async () => {
-    const plan = planMatmul([1024, 40], [1024, 36], true, false);
-    assert.ok(plan.splits > 1 && 1024 % plan.kChunk === 0, JSON.stringify(plan));
-    const a = seeded([1024, 40], 25), b = seeded([1024, 36], 26);
+    const plan = planMatmul([1030, 40], [1030, 36], true, false);
+    assert.ok(plan.splits > 1 && 1030 % plan.kChunk !== 0, JSON.stringify(plan));
+    const a = seeded([1030, 40], 25), b = seeded([1030, 36], 26);
     const d = await maxAbsDiff(tf.matMul(a, b, true, false), stockMatMul(a, b, true, false));
     assert.ok(d < 1e-3, `max diff ${d}`);
+  });
+});
+
+Deno.test("tuned matmul: batched, transposed B, ragged K equals the stock kernel", async () => {
+  await withTuned(async () => {
+    const a = seeded([2, 70, 36], 27), b = seeded([2, 68, 36], 28);
+    const d = await maxAbsDiff(tf.matMul(a, b, false, true), stockMatMul(a, b, false, true));
+    assert.ok(d < 1e-4, `max diff ${d}`);
   });
 });
 
 Deno.test("setMatmulForm: 'auto' resolves by adapter; bad names are refused", async () => {
   await useWebgpu();
   assert.equal(matmulForm(), "auto");
-  assert.equal(resolvedMatmulForm(), "unrolled"); // the software adapter is not NVIDIA
+  assert.equal(resolvedMatmulForm(), onNvidia() ? "tuned" : "unrolled");
   assert.throws(() => setMatmulForm("fast" as never), /unknown form 'fast'/);
   setMatmulUnrolled(false);
   assert.equal(resolvedMatmulForm(), "loop");
+  assert.equal(matmulUnrolled(), false);
   setMatmulUnrolled(true);
   assert.equal(matmulForm(), "auto");
 });
@@ -169,6 +188,11 @@ Deno.test("gradients through our BatchMatMul equal stock gradients; no tensor le
   assert.ok(await maxAbsDiff(gb, sb) < 1e-3);
   tf.dispose([ga, gb, sa, sb]);
   assert.equal(tf.memory().numTensors, before);
+});
+
+Deno.test("planMatmul: K = 0 plans one split over an empty k range", () => {
+  const p = planMatmul([40, 0], [0, 36], false, false);
+  assert.deepEqual([p.splits, p.kChunk, p.k], [1, 16, 0]);
 });
 
 Deno.test("planMatmul rejects mismatched inner dims with a message naming both shapes", () => {

@@ -29,6 +29,14 @@ Deno.test("checkMatmulVariant names bad option combinations", () => {
   checkMatmulVariant({ ...v, bn: 64, tn: 8, warpTile: true }); // 8 thread columns: a warp row
   // 32/8 = 4 thread columns: not a multiple of the warp's 8.
   assert.throws(() => checkMatmulVariant({ ...v, bn: 32, tn: 8, warpTile: true }), /warpTile/);
+  assert.throws(
+    () => checkMatmulVariant({ ...v, prefetch: false, hoistOffsets: true }),
+    /hoistOffsets needs unroll and prefetch/,
+  );
+  assert.throws(
+    () => checkMatmulVariant({ ...v, tailChecked: true }),
+    /tailChecked needs hoistOffsets/,
+  );
   checkMatmulVariant(MATMUL_TUNED_VARIANT);
 });
 
@@ -76,6 +84,7 @@ Deno.test("matmulFitsUnchecked: whole k ranges, and whole tiles unless edges are
   assert.ok(!matmulFitsUnchecked(noTail, 200, 132, 60, 64)); // k not whole steps
   assert.ok(!matmulFitsUnchecked(noTail, 200, 132, 96, 64)); // last split partial
   assert.ok(matmulFitsUnchecked(MATMUL_TUNED_VARIANT, 200, 132, 60, 64)); // tail checked
+  assert.ok(!matmulFitsUnchecked(MATMUL_TUNED_VARIANT, 200, 132, 60, 30)); // range starts ragged
 });
 
 Deno.test("wholeSplits prefers a split count that divides K into whole k steps", () => {
