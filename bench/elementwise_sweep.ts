@@ -37,6 +37,7 @@ import {
   unaryGrid,
   unaryWgsl,
 } from "../lib/gpu/elementwise_wgsl.ts";
+import { compilePipeline } from "./webgpu_pipeline.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -207,23 +208,7 @@ class Gpu {
   pipeline(code: string): Promise<GPUComputePipeline> {
     let p = this.pipes.get(code);
     if (p === undefined) {
-      p = (async () => {
-        this.device.pushErrorScope("validation");
-        const module = this.device.createShaderModule({ code });
-        let pipe: GPUComputePipeline | undefined, thrown: unknown;
-        try {
-          pipe = await this.device.createComputePipelineAsync({
-            layout: "auto",
-            compute: { module, entryPoint: "main" },
-          });
-        } catch (e) {
-          thrown = e;
-        }
-        const err = await this.device.popErrorScope();
-        if (err !== null) throw new Error(`WGSL/pipeline error: ${err.message}`);
-        if (pipe === undefined) throw new Error(`pipeline creation failed: ${String(thrown)}`);
-        return pipe;
-      })();
+      p = compilePipeline(this.device, code);
       this.pipes.set(code, p);
     }
     return p;

@@ -38,6 +38,7 @@ import {
   splitKReduceWgsl,
   wholeSplits,
 } from "../lib/gpu/matmul_wgsl.ts";
+import { compilePipeline } from "./webgpu_pipeline.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -201,39 +202,33 @@ function allVariants(): SweepVariant[] {
       }
     }
   }
+  const add = (params: MatmulVariant, extra: number) =>
+    grid.push({
+      name: variantName(params),
+      bm: params.bm,
+      bn: params.bn,
+      bk: params.bk,
+      params,
+      wgsl: (o) => matmulVariantWgsl(params, o),
+      priority: priority(params) + extra,
+    });
+  const base = { bm: 128, bn: 128, tm: 8, tn: 8, unroll: true, prefetch: true } as const;
   // Double-buffered shared tiles, warp-tiled thread mapping and unchecked loads (whole tiles
   // only), on the unrolled 128×128 8×8 forms with prefetch; added 2026-11-22 (sixth session).
   for (const bk of [8, 16, 32]) {
     for (const aTile of ["kMajor", "kVec4"] as const) {
       for (let bits = 1; bits < 8; bits++) {
-        const params: MatmulVariant = {
-          bm: 128,
-          bn: 128,
+        add({
+          ...base,
           bk,
-          tm: 8,
-          tn: 8,
-          unroll: true,
-          prefetch: true,
           aTile,
           doubleBuffer: (bits & 1) !== 0,
           warpTile: (bits & 2) !== 0,
           unchecked: (bits & 4) !== 0,
-        };
-        grid.push({
-          name: variantName(params),
-          bm: 128,
-          bn: 128,
-          bk,
-          params,
-          wgsl: (o) => matmulVariantWgsl(params, o),
-          priority: priority(params) + 2 + bits / 8,
-        });
+        }, 2 + bits / 8);
       }
-    }
-  }
-  // Nested shared arrays (tile2d), 2026-11-22 sixth session, on the forms that led above.
-  for (const bk of [8, 16, 32]) {
-    for (const aTile of ["kMajor", "kVec4"] as const) {
+      // Nested shared arrays (tile2d) on the forms that led above: [doubleBuffer, warpTile,
+      // unchecked].
       for (
         const [db, wt, uc] of [
           [false, false, true],
@@ -243,61 +238,23 @@ function allVariants(): SweepVariant[] {
           [false, true, false],
         ]
       ) {
-        const params: MatmulVariant = {
-          bm: 128,
-          bn: 128,
-          bk,
-          tm: 8,
-          tn: 8,
-          unroll: true,
-          prefetch: true,
-          aTile,
-          doubleBuffer: db,
-          warpTile: wt,
-          unchecked: uc,
-          tile2d: true,
-        };
-        grid.push({
-          name: variantName(params),
-          bm: 128,
-          bn: 128,
-          bk,
-          params,
-          wgsl: (o) => matmulVariantWgsl(params, o),
-          priority: priority(params) + 4,
-        });
+        add({ ...base, bk, aTile, doubleBuffer: db, warpTile: wt, unchecked: uc, tile2d: true }, 4);
       }
     }
   }
-  // Clamped edges (unchecked loads on partial tiles) and hoisted load offsets, 2026-11-22 sixth
-  // session.
+  // Clamped edges (unchecked loads on partial tiles), hoisted load offsets and the checked k
+  // tail, on the tuned form: [bk, clampEdges, hoistOffsets, tailChecked].
   for (
     const [bk, clampEdges, hoistOffsets, tailChecked] of [
-      [16, true, false],
-      [32, true, false],
-      [16, true, true],
-      [16, false, true],
-      [32, false, true],
+      [16, true, false, false],
+      [32, true, false, false],
+      [16, true, true, false],
+      [16, false, true, false],
+      [32, false, true, false],
       [16, true, true, true],
     ] as const
   ) {
-    const params: MatmulVariant = {
-      ...MATMUL_TUNED_VARIANT,
-      bk,
-      unchecked: true,
-      clampEdges,
-      hoistOffsets,
-      tailChecked: tailChecked === true,
-    };
-    grid.push({
-      name: variantName(params),
-      bm: 128,
-      bn: 128,
-      bk,
-      params,
-      wgsl: (o) => matmulVariantWgsl(params, o),
-      priority: priority(params) + 5,
-    });
+    add({ ...MATMUL_TUNED_VARIANT, bk, unchecked: true, clampEdges, hoistOffsets, tailChecked }, 5);
   }
   grid.sort((a, b) => b.priority - a.priority);
   return [lib, ...grid];
@@ -469,24 +426,8 @@ class Gpu {
   }
 
   /** Compiles a compute shader; rejects with the validation message on failure. */
-  async pipeline(code: string): Promise<GPUComputePipeline> {
-    this.device.pushErrorScope("validation");
-    const module = this.device.createShaderModule({ code });
-    let pipe: GPUComputePipeline | undefined, thrown: unknown;
-    try {
-      pipe = await this.device.createComputePipelineAsync({
-        layout: "auto",
-        compute: { module, entryPoint: "main" },
-      });
-    } catch (e) {
-      thrown = e;
-    }
-    const err = await this.device.popErrorScope();
-    if (err !== null) throw new Error(`WGSL/pipeline error: ${err.message}`);
-    if (thrown !== undefined || pipe === undefined) {
-      throw new Error(`pipeline creation failed: ${String((thrown as Error)?.message ?? thrown)}`);
-    }
-    return pipe;
+  pipeline(code: string): Promise<GPUComputePipeline> {
+    return compilePipeline(this.device, code);
   }
 
   async reduce(): Promise<GPUComputePipeline> {
