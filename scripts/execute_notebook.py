@@ -5,7 +5,10 @@ Deno's kernel (2.9.6) sometimes publishes a cell's `status: idle` before the las
 and whole plotly figures vanished). nbclient stops reading a cell's outputs at `idle` and drops
 the late ones, so `jupyter nbconvert --execute` loses them. This client routes a late message to
 the cell it belongs to (by its parent message id) while the next cells run, and after the last
-cell waits `--late-output-grace` seconds for stragglers.
+cell waits `--late-output-grace` seconds for stragglers. Between cells it waits until IOPub has
+been quiet for `--settle` seconds (default 0.1) before sending the next cell: the kernel stamps a
+message with the request current when it sends it, so a display still queued when the next
+request arrives would otherwise be filed under the next cell.
 
 Under load the kernel has also once sent an IOPub message whose HMAC did not match its content
 (jupyter_client raised `ValueError: Invalid Signature` and the whole run died, CI 2026-11-22).
@@ -33,9 +36,10 @@ from nbclient.util import ensure_async
 class LateOutputClient(NotebookClient):
     """A NotebookClient that files outputs published after `idle` under their own cell."""
 
-    def __init__(self, *args, late_output_grace: float = 2.0, **kwargs):
+    def __init__(self, *args, late_output_grace: float = 2.0, settle: float = 0.1, **kwargs):
         super().__init__(*args, **kwargs)
         self.late_output_grace = late_output_grace
+        self.settle = settle
         self._cells_by_msg_id = {}
         self.dropped_messages = 0
 
@@ -85,17 +89,24 @@ class LateOutputClient(NotebookClient):
             else:
                 self._file_late(msg)
 
+    async def _settle(self, quiet: float) -> None:
+        """Files late messages until the kernel has been quiet on IOPub for `quiet` seconds."""
+        while True:
+            try:
+                msg = await ensure_async(self.kc.iopub_channel.get_msg(timeout=quiet))
+            except queue.Empty:
+                return
+            self._file_late(msg)
+
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
         result = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
-        if cell_index == len(self.nb.cells) - 1:
-            while True:
-                try:
-                    msg = await ensure_async(
-                        self.kc.iopub_channel.get_msg(timeout=self.late_output_grace)
-                    )
-                except queue.Empty:
-                    break
-                self._file_late(msg)
+        last = cell_index == len(self.nb.cells) - 1
+        # Between cells too: the kernel stamps a late message with the request that is current
+        # when it sends it, so a display still queued when the next request arrives would be
+        # filed under the next cell (seen in CI). Sending the next request only after a quiet
+        # spell keeps it under its own cell.
+        if last or self.settle > 0:
+            await self._settle(self.late_output_grace if last else self.settle)
         return result
 
 
@@ -106,6 +117,9 @@ def main() -> None:
     parser.add_argument("--kernel", default="deno")
     parser.add_argument("--timeout", type=int, default=-1, help="seconds per cell; -1: none")
     parser.add_argument("--late-output-grace", type=float, default=2.0)
+    parser.add_argument(
+        "--settle", type=float, default=0.1, help="quiet seconds on IOPub before the next cell"
+    )
     args = parser.parse_args()
     nb = nbformat.read(args.source, as_version=4)
     client = LateOutputClient(
@@ -114,6 +128,7 @@ def main() -> None:
         timeout=None if args.timeout < 0 else args.timeout,
         allow_errors=True,
         late_output_grace=args.late_output_grace,
+        settle=args.settle,
         resources={"metadata": {"path": os.path.dirname(os.path.abspath(args.source))}},
     )
     client.execute()

@@ -62,9 +62,10 @@ Deno.test({
         console.warn(`run ${run}: the kernel sent messages that failed their signature check`);
       }
       assert.equal(nb!.metadata.blt_executor, undefined, "every run lost kernel messages");
-      // Deno's kernel parents a stdout line to the execute request that is current when its
-      // stdio task sends it, so a cell's last console.log can arrive filed under the next cell
-      // (seen in CI). Displays carry their own parent. So: nothing lost, everything in order,
+      // Deno's kernel parents a message to the execute request that is current when it sends
+      // it, so a cell's last console.log can arrive filed under the next cell (seen in CI), and
+      // once (CI, 2026-11-22) a display did too; the executor now waits for a quiet spell on
+      // IOPub (`--settle`) before sending the next cell. So: nothing lost, everything in order,
       // every display in its own cell, and a cell's lines never land in an earlier cell.
       const seen = nb!.cells.map((cell) =>
         cell.outputs.flatMap((o) =>
