@@ -37,7 +37,7 @@ import {
   unaryGrid,
   unaryWgsl,
 } from "../lib/gpu/elementwise_wgsl.ts";
-import { compilePipeline } from "./webgpu_pipeline.ts";
+import { compilePipeline, readFloats, seededFloats } from "./webgpu_pipeline.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -177,16 +177,6 @@ const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsag
 /** The input repeats this many seeded floats (writing and checking 64M distinct ones is slow). */
 const CHUNK = 1 << 20;
 
-function randomFloats(n: number, seed: number): Float32Array<ArrayBuffer> {
-  let s = seed >>> 0;
-  const v = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    v[i] = s / 2 ** 31 - 1;
-  }
-  return v;
-}
-
 class Gpu {
   private readonly pipes = new Map<string, Promise<GPUComputePipeline>>();
   readonly timestamps: boolean;
@@ -214,17 +204,8 @@ class Gpu {
     return p;
   }
 
-  async read(buf: GPUBuffer, count: number): Promise<Float32Array> {
-    const bytes = Math.ceil(count / 4) * 16;
-    const staging = this.buffer(bytes, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
-    const enc = this.device.createCommandEncoder();
-    enc.copyBufferToBuffer(buf, 0, staging, 0, bytes);
-    this.device.queue.submit([enc.finish()]);
-    await staging.mapAsync(GPUMapMode.READ);
-    const out = new Float32Array(staging.getMappedRange().slice(0, count * 4));
-    staging.unmap();
-    staging.destroy();
-    return out;
+  read(buf: GPUBuffer, count: number): Promise<Float32Array> {
+    return readFloats(this.device, buf, count);
   }
 }
 
@@ -383,7 +364,7 @@ async function main(): Promise<void> {
   );
   const start = performance.now();
 
-  const chunk = randomFloats(Math.min(CHUNK, maxN), 12345);
+  const chunk = seededFloats(Math.min(CHUNK, maxN), 12345);
   const x = gpu.buffer(maxN * 4), y = gpu.buffer(maxN * 4);
   for (let off = 0; off < maxN; off += chunk.length) {
     device.queue.writeBuffer(x, off * 4, chunk, 0, Math.min(chunk.length, maxN - off));

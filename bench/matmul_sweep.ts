@@ -38,7 +38,7 @@ import {
   splitKReduceWgsl,
   wholeSplits,
 } from "../lib/gpu/matmul_wgsl.ts";
-import { compilePipeline } from "./webgpu_pipeline.ts";
+import { compilePipeline, readFloats, seededFloats } from "./webgpu_pipeline.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -418,7 +418,7 @@ class Gpu {
       this.device.queue.writeBuffer(buf, 0, data);
       return;
     }
-    const chunk = randomFloats(1 << 20, 12345);
+    const chunk = seededFloats(1 << 20, 12345);
     for (let off = 0; off < count; off += chunk.length) {
       const n = Math.min(chunk.length, count - off);
       this.device.queue.writeBuffer(buf, off * 4, chunk, 0, n);
@@ -442,27 +442,9 @@ class Gpu {
     });
   }
 
-  async read(buf: GPUBuffer, count: number): Promise<Float32Array> {
-    const staging = this.buffer(count * 4, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
-    const enc = this.device.createCommandEncoder();
-    enc.copyBufferToBuffer(buf, 0, staging, 0, Math.ceil(count * 4 / 16) * 16);
-    this.device.queue.submit([enc.finish()]);
-    await staging.mapAsync(GPUMapMode.READ);
-    const out = new Float32Array(staging.getMappedRange().slice(0, count * 4));
-    staging.unmap();
-    staging.destroy();
-    return out;
+  read(buf: GPUBuffer, count: number): Promise<Float32Array> {
+    return readFloats(this.device, buf, count);
   }
-}
-
-function randomFloats(n: number, seed: number): Float32Array<ArrayBuffer> {
-  let s = seed >>> 0;
-  const v = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    v[i] = s / 2 ** 31 - 1;
-  }
-  return v;
 }
 
 /** Everything one matmul call dispatches: the variant's kernel and, with split-K, the reduce. */
@@ -551,7 +533,7 @@ async function checkKernel(
     : { m: 2 * v.bm, n: 2 * v.bn, k: 12 * v.bk };
   let worst = 0;
   for (const batches of [2, 1]) {
-    const a = randomFloats(batches * m * k, 7 + batches), b = randomFloats(k * n, 11);
+    const a = seededFloats(batches * m * k, 7 + batches), b = seededFloats(k * n, 11);
     const ab = gpu.buffer(a.length * 4), bb = gpu.buffer(b.length * 4);
     const cb = gpu.buffer(batches * m * n * 4);
     gpu.fill(ab, a.length, a);

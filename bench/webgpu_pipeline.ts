@@ -1,7 +1,8 @@
 /**
- * Raw-WebGPU helper shared by the kernel sweeps (matmul_sweep.ts, elementwise_sweep.ts): compile
- * one WGSL compute shader into a pipeline with an automatic layout, turning validation errors and
- * rejected creations into errors that carry the driver's message.
+ * Raw-WebGPU helpers shared by the kernel sweeps (matmul_sweep.ts, elementwise_sweep.ts): compile
+ * one WGSL compute shader into a pipeline with an automatic layout (validation errors and rejected
+ * creations become errors carrying the driver's message), seeded input floats, and reading a
+ * buffer back.
  *
  * @module
  */
@@ -41,4 +42,54 @@ export async function compilePipeline(
     throw new Error(`pipeline creation failed: ${String((thrown as Error)?.message ?? thrown)}`);
   }
   return pipe;
+}
+
+/**
+ * `n` floats in [-1, 1) from a 32-bit LCG seeded with `seed`: the same values on every run, for
+ * sweep inputs and their CPU references.
+ *
+ * @example
+ * ```ts
+ * import { seededFloats } from "./webgpu_pipeline.ts";
+ * console.log(seededFloats(3, 7).length); // 3
+ * ```
+ */
+export function seededFloats(n: number, seed: number): Float32Array<ArrayBuffer> {
+  let s = seed >>> 0;
+  const v = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    v[i] = s / 2 ** 31 - 1;
+  }
+  return v;
+}
+
+/**
+ * Reads the first `count` floats of `buf` (which needs COPY_SRC) back to the host through a
+ * staging buffer; waits for the GPU.
+ *
+ * @example
+ * ```ts
+ * import { readFloats } from "./webgpu_pipeline.ts";
+ * console.log(typeof readFloats); // needs a device and a buffer
+ * ```
+ */
+export async function readFloats(
+  device: GPUDevice,
+  buf: GPUBuffer,
+  count: number,
+): Promise<Float32Array> {
+  const bytes = Math.max(16, Math.ceil(count / 4) * 16); // copies are whole multiples of 4 bytes
+  const staging = device.createBuffer({
+    size: bytes,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
+  const enc = device.createCommandEncoder();
+  enc.copyBufferToBuffer(buf, 0, staging, 0, bytes);
+  device.queue.submit([enc.finish()]);
+  await staging.mapAsync(GPUMapMode.READ);
+  const out = new Float32Array(staging.getMappedRange().slice(0, count * 4));
+  staging.unmap();
+  staging.destroy();
+  return out;
 }
